@@ -1,0 +1,67 @@
+# The two commands a user needs: `make local` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+FUZZTIME ?= 20s
+# Lambda build flags (SAM BuildMethod: makefile calls build-<LogicalId>).
+LAMBDA_GOOS ?= linux
+LAMBDA_GOARCH ?= arm64
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
+FUNCTIONS := $(notdir $(wildcard functions/*))
+
+.PHONY: local test deps lint fuzz bench build clean sandbox
+
+## local: the whole stack on this machine (moto, Ottu sandbox, API and Lambda endpoints on :3000)
+local: deps
+	$(GO) run ./cmd/local
+
+## sandbox: the Ottu sandbox alone on :8081
+sandbox:
+	$(GO) run ./cmd/ottu-sandbox
+
+## test: every test, against moto's server and the Ottu sandbox (both started by the tests)
+test: deps
+	$(GO) vet ./...
+	cfn-lint template.yaml
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## deps: fail loudly, with the install command, when a tool the tests need is missing
+deps:
+	@command -v moto_server >/dev/null || { echo 'moto_server is missing: pip install "moto[server]"' >&2; exit 1; }
+	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is missing: pip install cfn-lint' >&2; exit 1; }
+	@command -v openapi-spec-validator >/dev/null || { echo 'openapi-spec-validator is missing: pip install openapi-spec-validator' >&2; exit 1; }
+
+## lint: gofmt, go vet, golangci-lint, cfn-lint
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+	cfn-lint template.yaml
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: benchmarks (speed and memory targets live here, not in tests)
+bench:
+	@set -e; for s in bench/*.sh; do echo "== $$s"; bash $$s; done
+
+## build: every function's bootstrap for linux/arm64 into build/<name>/
+build:
+	@set -e; for f in $(FUNCTIONS); do \
+	  $(LAMBDA_BUILD) -o build/$$f/bootstrap ./functions/$$f; \
+	  printf '%-20s %s bytes\n' $$f $$(stat -c %s build/$$f/bootstrap); \
+	done
+
+# SAM: sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
+# CaptureFunction -> functions/capture, OperationStatusFunction -> functions/operation-status.
+build-%Function:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g' | tr '[:upper:]' '[:lower:]')
+
+clean:
+	rm -rf build .aws-sam

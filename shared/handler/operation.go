@@ -1,0 +1,168 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+// Executor runs one operation (operation.Service).
+type Executor interface {
+	Execute(ctx context.Context, req operation.Request) (*operation.Result, error)
+}
+
+// Operation handles one operation function's events, HTTP and direct.
+type Operation struct {
+	Op           ottu.Operation
+	Service      Executor
+	MaxBodyBytes int
+	// NewTrackingKey makes a key when the merchant sent none.
+	NewTrackingKey func() string
+	Logger         *slog.Logger
+}
+
+// Invoke is the Lambda entry point: it tells an API Gateway event from a
+// direct invocation and answers each in its own form.
+func (h *Operation) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	if isHTTPEvent(payload) {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return problemResponse(&operation.Error{Code: operation.CodeInvalidRequest, Detail: "The API Gateway event could not be read."}, nil), nil
+		}
+		return h.HTTP(ctx, ev), nil
+	}
+	return h.Direct(ctx, payload)
+}
+
+// HTTP handles POST /operations/{op}.
+func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	requestID := requestIDOf(ctx, ev)
+	headers := map[string]string{"X-Request-Id": requestID}
+	log := h.logger().With(slog.String("request_id", requestID), slog.String("operation", string(h.Op)))
+
+	key, err := trackingKeyFromHeaders(ev.Headers, h.newKey)
+	if err != nil {
+		return h.fail(ctx, log, err, headers)
+	}
+	headers["Tracking-Key"] = key
+	log = log.With(slog.String("tracking_key", key))
+
+	if ev.RequestContext.HTTP.Method != "" && ev.RequestContext.HTTP.Method != http.MethodPost {
+		headers["Allow"] = http.MethodPost
+		return h.fail(ctx, log, &operation.Error{Code: operation.CodeMethodNotAllowed,
+			Detail: fmt.Sprintf("Use POST for /operations/%s.", h.Op)}, headers)
+	}
+	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, h.maxBody())
+	if err != nil {
+		return h.fail(ctx, log, err, headers)
+	}
+	req, _, err := parseOperationBody(h.Op, body, httpFields)
+	if err != nil {
+		return h.fail(ctx, log, err, headers)
+	}
+	req.TrackingKey = key
+	res, err := h.Service.Execute(ctx, req)
+	if err != nil {
+		return h.fail(ctx, log, err, headers)
+	}
+	if res.Replayed {
+		headers["Idempotent-Replayed"] = "true"
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "operation done", slog.Bool("replayed", res.Replayed), slog.String("result", res.OttuResult))
+	status := res.OttuStatus
+	if status < 200 || status > 299 {
+		status = http.StatusOK
+	}
+	return jsonResponse(status, res.Body, headers)
+}
+
+func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
+	resp := problemResponse(err, headers)
+	level := slog.LevelInfo
+	if resp.StatusCode >= 500 {
+		level = slog.LevelError
+	}
+	log.LogAttrs(ctx, level, "operation failed", slog.Int("status", resp.StatusCode), slog.String("code", string(operation.CodeOf(err))), slog.String("error", err.Error()))
+	return resp
+}
+
+// trackingKeyFromHeaders reads Tracking-Key or its alias Idempotency-Key;
+// API Gateway lower-cases header names.
+func trackingKeyFromHeaders(headers map[string]string, newKey func() string) (string, error) {
+	tk, hasTK := lowerHeader(headers, "tracking-key")
+	ik, hasIK := lowerHeader(headers, "idempotency-key")
+	switch {
+	case hasTK && hasIK && tk != ik:
+		return "", fieldError(operation.CodeInvalidTrackingKey, "Tracking-Key",
+			"Tracking-Key and Idempotency-Key are both present and differ; send one of them, or the same value in both.")
+	case !hasTK && !hasIK:
+		return newKey(), nil
+	case !hasTK:
+		tk = ik
+	}
+	if err := operation.ValidateTrackingKey(tk); err != nil {
+		return "", err
+	}
+	return tk, nil
+}
+
+func lowerHeader(headers map[string]string, name string) (string, bool) {
+	for k, v := range headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func isHTTPEvent(payload json.RawMessage) bool {
+	var probe struct {
+		RequestContext struct {
+			HTTP *struct {
+				Method string `json:"method"`
+			} `json:"http"`
+		} `json:"requestContext"`
+	}
+	return json.Unmarshal(payload, &probe) == nil && probe.RequestContext.HTTP != nil
+}
+
+func requestIDOf(ctx context.Context, ev events.APIGatewayV2HTTPRequest) string {
+	if ev.RequestContext.RequestID != "" {
+		return ev.RequestContext.RequestID
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return uuid.NewString()
+}
+
+func (h *Operation) newKey() string {
+	if h.NewTrackingKey != nil {
+		return h.NewTrackingKey()
+	}
+	return uuid.NewString()
+}
+
+func (h *Operation) maxBody() int {
+	if h.MaxBodyBytes > 0 {
+		return h.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+func (h *Operation) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,316 @@
+package handler
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+// recordingExecutor stands in for the domain service: these tests are about
+// translating events, not about Ottu or DynamoDB.
+type recordingExecutor struct {
+	got []operation.Request
+	res *operation.Result
+	err error
+}
+
+func (r *recordingExecutor) Execute(_ context.Context, req operation.Request) (*operation.Result, error) {
+	r.got = append(r.got, req)
+	if r.err != nil {
+		return nil, r.err
+	}
+	res := *r.res
+	res.TrackingKey, res.Operation = req.TrackingKey, req.Operation
+	return &res, nil
+}
+
+const ottuRefundBody = `{"amount":"2.500","operation":"refund","result":"success","success":true}`
+
+func okExecutor() *recordingExecutor {
+	return &recordingExecutor{res: &operation.Result{OttuStatus: 200, Body: json.RawMessage(ottuRefundBody), OttuResult: "success"}}
+}
+
+func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func decodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) Problem {
+	t.Helper()
+	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
+	}
+	var p Problem
+	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
+		t.Fatalf("problem body %q: %v", resp.Body, err)
+	}
+	if p.Status != resp.StatusCode || p.Detail == "" || p.Title == "" || p.Type == "" {
+		t.Fatalf("incomplete problem %+v for status %d", p, resp.StatusCode)
+	}
+	return p
+}
+
+func TestHTTPOperationFromFixture(t *testing.T) {
+	exec := okExecutor()
+	h := &Operation{Op: ottu.Refund, Service: exec}
+	out, err := h.Invoke(context.Background(), mustJSON(t, loadEvent(t, "apigw-refund.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := out.(events.APIGatewayV2HTTPResponse)
+	if resp.StatusCode != 200 || resp.Body != ottuRefundBody {
+		t.Fatalf("got %d %s, want 200 with Ottu's body unchanged", resp.StatusCode, resp.Body)
+	}
+	if resp.Headers["Tracking-Key"] != "order-1001-refund-1" || resp.Headers["X-Request-Id"] != "JKJaXmPLvHcESHA=" {
+		t.Fatalf("headers %v lack the tracking key or request id", resp.Headers)
+	}
+	if _, ok := resp.Headers["Idempotent-Replayed"]; ok {
+		t.Fatal("a first success must not say it was replayed")
+	}
+	req := exec.got[0]
+	if req.Operation != ottu.Refund || req.SessionID != "0aceca9c3e7ebb6b5c6bf54497241a1818c1272f" || req.Amount.String() != "2.5" || req.TrackingKey != "order-1001-refund-1" {
+		t.Fatalf("domain request %+v", req)
+	}
+}
+
+func TestHTTPOperationRequests(t *testing.T) {
+	big := `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", DefaultMaxBodyBytes) + `"}}`
+	tests := []struct {
+		name      string
+		op        ottu.Operation
+		method    string
+		headers   map[string]string
+		body      string
+		base64    bool
+		status    int
+		code      operation.Code
+		check     func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse)
+		wantCalls int
+	}{
+		{name: "a JSON number amount is read exactly", op: ottu.Refund, body: `{"session_id":"s","amount":0.1}`, status: 200, wantCalls: 1,
+			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
+				if req.Amount.String() != "0.1" {
+					t.Fatalf("amount %s", req.Amount)
+				}
+			}},
+		{name: "a request without a key gets a generated one back", op: ottu.Cancel, body: `{"order_no":"o1"}`, status: 200, wantCalls: 1,
+			check: func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse) {
+				if req.TrackingKey != "generated-key" || resp.Headers["Tracking-Key"] != "generated-key" {
+					t.Fatalf("key %q / header %q", req.TrackingKey, resp.Headers["Tracking-Key"])
+				}
+			}},
+		{name: "Idempotency-Key is accepted as the Tracking-Key", op: ottu.Refund, headers: map[string]string{"idempotency-key": "idem-1"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1,
+			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
+				if req.TrackingKey != "idem-1" {
+					t.Fatalf("key %q", req.TrackingKey)
+				}
+			}},
+		{name: "both key headers with the same value are accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "Idempotency-Key": "k"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
+		{name: "a base64 body is decoded", op: ottu.Void, body: base64.StdEncoding.EncodeToString([]byte(`{"session_id":"s"}`)), base64: true, status: 200, wantCalls: 1},
+		{name: "extra is passed on unchanged", op: ottu.Refund, body: `{"session_id":"s","extra":{"b":1, "a":"x"}}`, status: 200, wantCalls: 1,
+			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
+				if string(req.Extra) != `{"b":1, "a":"x"}` {
+					t.Fatalf("extra %s", req.Extra)
+				}
+			}},
+		{name: "both key headers differing are refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a", "idempotency-key": "b"}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
+		{name: "a key with a space is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a b"}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
+		{name: "an empty key header is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": ""}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
+		{name: "a body that is not JSON is refused", op: ottu.Refund, body: `session_id=s`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "a JSON array body is refused", op: ottu.Refund, body: `[{"session_id":"s"}]`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "an empty body is refused", op: ottu.Refund, body: ``, status: 400, code: operation.CodeInvalidRequest},
+		{name: "trailing data after the object is refused", op: ottu.Refund, body: `{"session_id":"s"} {}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "an unknown field is named", op: ottu.Refund, body: `{"session_id":"s","amout":"1"}`, status: 400, code: operation.CodeUnknownField,
+			check: func(t *testing.T, _ operation.Request, resp events.APIGatewayV2HTTPResponse) {
+				if !strings.Contains(resp.Body, `amout`) {
+					t.Fatalf("problem does not name the field: %s", resp.Body)
+				}
+			}},
+		{name: "tracking_key in an HTTP body is an unknown field", op: ottu.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: operation.CodeUnknownField},
+		{name: "an amount on a void is not applicable", op: ottu.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: operation.CodeAmountNotApplicable},
+		{name: "a null amount on a void is no amount", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 200, wantCalls: 1},
+		{name: "an amount with four decimals is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "an amount in exponent form is refused", op: ottu.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "a negative amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "a boolean amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "a numeric session id is refused", op: ottu.Refund, body: `{"session_id":12}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "extra that is a string is refused", op: ottu.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "a body over 64 KiB is too large", op: ottu.Refund, body: big, status: 413, code: operation.CodeBodyTooLarge},
+		{name: "a base64 body over 64 KiB is too large", op: ottu.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: operation.CodeBodyTooLarge},
+		{name: "broken base64 is refused", op: ottu.Refund, body: "%%%", base64: true, status: 400, code: operation.CodeInvalidRequest},
+		{name: "GET on an operation route is not allowed", op: ottu.Refund, method: "GET", body: `{"session_id":"s"}`, status: 405, code: operation.CodeMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exec := okExecutor()
+			h := &Operation{Op: tt.op, Service: exec, NewTrackingKey: func() string { return "generated-key" }}
+			method := tt.method
+			if method == "" {
+				method = "POST"
+			}
+			ev := events.APIGatewayV2HTTPRequest{Headers: tt.headers, Body: tt.body, IsBase64Encoded: tt.base64}
+			ev.RequestContext.HTTP.Method = method
+			ev.RequestContext.RequestID = "req-1"
+			resp := h.HTTP(context.Background(), ev)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, resp.Body)
+			}
+			if resp.Headers["X-Request-Id"] != "req-1" {
+				t.Fatalf("no request id header: %v", resp.Headers)
+			}
+			if len(exec.got) != tt.wantCalls {
+				t.Fatalf("service called %d times, want %d", len(exec.got), tt.wantCalls)
+			}
+			if tt.code != "" {
+				if p := decodeProblem(t, resp); p.Code != tt.code {
+					t.Fatalf("code %q, want %q (%s)", p.Code, tt.code, p.Detail)
+				}
+			}
+			if tt.check != nil {
+				var req operation.Request
+				if len(exec.got) > 0 {
+					req = exec.got[0]
+				}
+				tt.check(t, req, resp)
+			}
+		})
+	}
+}
+
+func TestHTTPOperationErrors(t *testing.T) {
+	ottuBody := json.RawMessage(`{"detail":"Refund amount exceeds the balance","result":"failed"}`)
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		retryAfter string
+	}{
+		{"Ottu not finding the transaction is a 404", &operation.Error{Code: operation.CodeNotFound, Detail: "x"}, 404, ""},
+		{"the same key in flight is a 409 with Retry-After", &operation.Error{Code: operation.CodeInProgress, Detail: "x", RetryAfter: 7 * time.Second}, 409, "7"},
+		{"an Ottu rejection is a 422 carrying Ottu's body", &operation.Error{Code: operation.CodeOperationRejected, Detail: "x", Ottu: ottuBody}, 422, ""},
+		{"a reused key is a 422", &operation.Error{Code: operation.CodeTrackingKeyReused, Detail: "x"}, 422, ""},
+		{"Ottu unavailable is a 502", &operation.Error{Code: operation.CodeOttuUnavailable, Detail: "x"}, 502, ""},
+		{"Ottu refusing credentials is a 502", &operation.Error{Code: operation.CodeOttuAuth, Detail: "x"}, 502, ""},
+		{"an unknown outcome is a 504", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "x"}, 504, ""},
+		{"the store being down is a 503", &operation.Error{Code: operation.CodeStoreUnavailable, Detail: "x", RetryAfter: time.Second}, 503, "1"},
+		{"an unexpected error is a 500 that reveals nothing", errors.New("dial tcp 10.0.0.1: secret-ish detail"), 500, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Operation{Op: ottu.Refund, Service: &recordingExecutor{err: tt.err}}
+			ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
+			ev.RequestContext.HTTP.Method = "POST"
+			resp := h.HTTP(context.Background(), ev)
+			p := decodeProblem(t, resp)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := resp.Headers["Retry-After"]; got != tt.retryAfter {
+				t.Fatalf("Retry-After %q, want %q", got, tt.retryAfter)
+			}
+			if resp.Headers["Tracking-Key"] != "k" {
+				t.Fatalf("Tracking-Key header missing on an error: %v", resp.Headers)
+			}
+			if strings.Contains(resp.Body, "secret-ish") {
+				t.Fatalf("internal error text leaked: %s", resp.Body)
+			}
+			var oe *operation.Error
+			if errors.As(tt.err, &oe) && oe.Ottu != nil && string(p.Ottu) != string(oe.Ottu) {
+				t.Fatalf("ottu body %s, want %s", p.Ottu, oe.Ottu)
+			}
+		})
+	}
+}
+
+func TestReplayedHeader(t *testing.T) {
+	exec := okExecutor()
+	exec.res.Replayed = true
+	h := &Operation{Op: ottu.Refund, Service: exec}
+	ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
+	ev.RequestContext.HTTP.Method = "POST"
+	resp := h.HTTP(context.Background(), ev)
+	if resp.Headers["Idempotent-Replayed"] != "true" || resp.Body != ottuRefundBody {
+		t.Fatalf("replay answered %v %s", resp.Headers, resp.Body)
+	}
+}
+
+func TestDirectInvocation(t *testing.T) {
+	fixture, err := os.ReadFile("testdata/direct-refund.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		payload  string
+		err      error
+		wantType string
+	}{
+		{"a direct event from the fixture succeeds", string(fixture), nil, ""},
+		{"a direct event without tracking_key is an InvalidRequest", `{"session_id":"s"}`, nil, "InvalidRequest"},
+		{"a direct event with an unknown field is an InvalidRequest", `{"session_id":"s","tracking_key":"k","x":1}`, nil, "InvalidRequest"},
+		{"a direct event that is not an object is an InvalidRequest", `"refund"`, nil, "InvalidRequest"},
+		{"an Ottu rejection is an OperationRejected", string(fixture), &operation.Error{Code: operation.CodeOperationRejected, Detail: "no"}, "OperationRejected"},
+		{"an unknown transaction is an OperationRejected", string(fixture), &operation.Error{Code: operation.CodeNotFound, Detail: "no"}, "OperationRejected"},
+		{"a reused key is a TrackingKeyReused", string(fixture), &operation.Error{Code: operation.CodeTrackingKeyReused, Detail: "no"}, "TrackingKeyReused"},
+		{"a key in flight is an OperationInProgress", string(fixture), &operation.Error{Code: operation.CodeInProgress, Detail: "wait"}, "OperationInProgress"},
+		{"Ottu down is an OttuUnavailable", string(fixture), &operation.Error{Code: operation.CodeOttuUnavailable, Detail: "down"}, "OttuUnavailable"},
+		{"a time-out after sending is an OutcomeUnknown", string(fixture), &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "?"}, "OutcomeUnknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exec := okExecutor()
+			exec.err = tt.err
+			h := &Operation{Op: ottu.Refund, Service: exec}
+			out, err := h.Invoke(context.Background(), json.RawMessage(tt.payload))
+			if tt.wantType == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := out.(*DirectResult)
+				if res.TrackingKey != "exec-42-refund" || res.Operation != "refund" || res.Result != "success" || string(res.Ottu) != ottuRefundBody {
+					t.Fatalf("result %+v", res)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %s", tt.wantType)
+			}
+			// The Lambda runtime names the error after its Go type.
+			if got := reflect.TypeOf(err).Elem().Name(); got != tt.wantType {
+				t.Fatalf("error type %s, want %s", got, tt.wantType)
+			}
+			var msg invokeError
+			if json.Unmarshal([]byte(err.Error()), &msg) != nil || msg.Code == "" || msg.Detail == "" {
+				t.Fatalf("error message is not the JSON problem: %s", err.Error())
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

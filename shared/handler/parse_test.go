@@ -1,0 +1,39 @@
+package handler
+
+import (
+	"testing"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+// FuzzParseOperationBody checks that no body panics, that every refusal is a
+// domain error with a detail, and that every accepted body validates.
+func FuzzParseOperationBody(f *testing.F) {
+	for _, s := range []string{
+		`{"session_id":"s","amount":"2.500"}`, `{"order_no":"o","amount":1}`, `{"session_id":"s","extra":{"a":[1]}}`,
+		`{"amount":1e999}`, `{"session_id":null}`, `[]`, `{`, `{"session_id":"s","amount":"-0"}`, "\x00",
+	} {
+		f.Add(s, uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, body string, opIndex uint8) {
+		op := ottu.Operations[int(opIndex)%len(ottu.Operations)]
+		req, key, err := parseOperationBody(op, []byte(body), directFields)
+		if err != nil {
+			if operation.CodeOf(err) == "" {
+				t.Fatalf("non-domain error %v", err)
+			}
+			return
+		}
+		if key == "" {
+			key = "k"
+		}
+		req.TrackingKey = key
+		if verr := req.Validate(); verr != nil && operation.CodeOf(verr) == "" {
+			t.Fatalf("validate returned non-domain error %v", verr)
+		}
+		if req.Amount != nil && (!op.TakesAmount() || !req.Amount.IsPositive()) {
+			t.Fatalf("accepted amount %s on %s", req.Amount, op)
+		}
+	})
+}

@@ -1,0 +1,81 @@
+package operation
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Code is the machine-readable reason of a failure, the `code` of the
+// contract's problem documents.
+type Code string
+
+// The problem codes of the contract (and a few it is silent on).
+const (
+	CodeInvalidRequest      Code = "invalid_request"
+	CodeUnknownField        Code = "unknown_field"
+	CodeAmountNotApplicable Code = "amount_not_applicable"
+	CodeInvalidAmount       Code = "invalid_amount"
+	CodeInvalidTrackingKey  Code = "invalid_tracking_key"
+	CodeBodyTooLarge        Code = "body_too_large"
+	CodeMethodNotAllowed    Code = "method_not_allowed"
+	CodeNotFound            Code = "not_found"
+	CodeInProgress          Code = "in_progress"
+	CodeOperationRejected   Code = "operation_rejected"
+	CodeTrackingKeyReused   Code = "tracking_key_reused"
+	CodeRefreshNotSafe      Code = "refresh_not_safe"
+	CodeOttuUnavailable     Code = "ottu_unavailable"
+	CodeOttuAuth            Code = "ottu_auth"
+	CodeOutcomeUnknown      Code = "outcome_unknown"
+	// CodeStoreUnavailable: DynamoDB could not be reached before Ottu was
+	// called, so nothing was done; retrying is safe.
+	CodeStoreUnavailable Code = "store_unavailable"
+)
+
+// FieldError points at one bad field of a request.
+type FieldError struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// Error is every failure the domain reports. Detail is a sentence a person
+// can act on; it never contains a secret.
+type Error struct {
+	Code   Code
+	Detail string
+	Fields []FieldError
+	// Ottu is Ottu's response body when Ottu answered.
+	Ottu json.RawMessage
+	// RetryAfter is set on in_progress (and store_unavailable): when to retry.
+	RetryAfter time.Duration
+	// TrackingKey is the key the failure concerns, if any.
+	TrackingKey string
+	Err         error
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code) + ": " + e.Detail
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// CodeOf returns the Code of err, or "" when err is not an *Error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func invalid(code Code, field, detail string) *Error {
+	e := &Error{Code: code, Detail: detail}
+	if field != "" {
+		e.Fields = []FieldError{{Field: field, Detail: detail}}
+	}
+	return e
+}

@@ -1,0 +1,137 @@
+package operation
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+// MaxTrackingKeyLength is Ottu's limit on a Tracking-Key.
+const MaxTrackingKeyLength = 255
+
+// maxIDLength bounds session_id and order_no.
+const maxIDLength = 255
+
+// Request is one payment operation a merchant asks for.
+type Request struct {
+	Operation ottu.Operation
+	SessionID string
+	OrderNo   string
+	// Amount is nil when Ottu should use the full or remaining amount.
+	Amount *decimal.Decimal
+	// Extra is passed to Ottu unchanged (a JSON object), nil when absent.
+	Extra       json.RawMessage
+	TrackingKey string
+}
+
+// ValidateTrackingKey checks the contract's rule: 1 to 255 visible ASCII
+// characters.
+func ValidateTrackingKey(key string) error {
+	if key == "" {
+		return invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
+	}
+	if len(key) > MaxTrackingKeyLength {
+		return invalid(CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
+		}
+	}
+	return nil
+}
+
+// Validate checks what the domain requires of a request, whichever adapter
+// built it.
+func (r Request) Validate() error {
+	if _, err := ottu.ParseOperation(string(r.Operation)); err != nil {
+		return invalid(CodeInvalidRequest, "operation", err.Error())
+	}
+	if err := ValidateTrackingKey(r.TrackingKey); err != nil {
+		return err
+	}
+	if r.SessionID == "" && r.OrderNo == "" {
+		return invalid(CodeInvalidRequest, "session_id", "Send session_id or order_no (or both) to name the payment transaction.")
+	}
+	for field, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo} {
+		if len(v) > maxIDLength {
+			return invalid(CodeInvalidRequest, field, fmt.Sprintf("%s is %d characters long; at most %d are accepted.", field, len(v), maxIDLength))
+		}
+		if strings.TrimSpace(v) != v {
+			return invalid(CodeInvalidRequest, field, field+" has leading or trailing spaces; send the identifier exactly as Ottu gave it.")
+		}
+	}
+	if r.Amount != nil {
+		if !r.Operation.TakesAmount() {
+			return invalid(CodeAmountNotApplicable, "amount", fmt.Sprintf("%s does not take an amount (only capture and refund do); leave amount out.", r.Operation))
+		}
+		if !r.Amount.IsPositive() {
+			return invalid(CodeInvalidAmount, "amount", "amount must be greater than zero.")
+		}
+	}
+	if r.Extra != nil {
+		trimmed := bytes.TrimSpace(r.Extra)
+		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+			return invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
+		}
+	}
+	return nil
+}
+
+// Fingerprint identifies the request apart from its key: the operation, the
+// transaction, the amount by value (2.5 and "2.500" are the same) and extra
+// by content (key order does not matter).
+func (r Request) Fingerprint() string {
+	h := sha256.New()
+	amount := ""
+	if r.Amount != nil {
+		amount = r.Amount.String()
+	}
+	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00", r.Operation, r.SessionID, r.OrderNo, amount)
+	h.Write(canonicalJSON(r.Extra))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalJSON re-encodes JSON with sorted keys and numbers as written.
+func canonicalJSON(raw json.RawMessage) []byte {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// amountText is the amount as recorded ("" when Ottu chooses).
+func (r Request) amountText() string {
+	if r.Amount == nil {
+		return ""
+	}
+	return r.Amount.String()
+}
+
+func (r Request) ottuRequest() ottu.OperationRequest {
+	return ottu.OperationRequest{
+		Operation:   r.Operation,
+		SessionID:   r.SessionID,
+		OrderNo:     r.OrderNo,
+		Amount:      r.Amount,
+		Extra:       r.Extra,
+		TrackingKey: r.TrackingKey,
+	}
+}
