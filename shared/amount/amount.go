@@ -45,7 +45,7 @@ func ParseSigned(s string) (decimal.Decimal, error) {
 	if len(s) > 20 || !ottuPattern.MatchString(s) {
 		return decimal.Decimal{}, fmt.Errorf("%w: got %q", ErrFormat, truncate(s))
 	}
-	// The pattern admits "", "-", ".", "-." and "1." which are not numbers.
+	// The pattern admits "-", "." and "-." which have no digits at all.
 	digits := 0
 	for i := 0; i < len(s); i++ {
 		if s[i] >= '0' && s[i] <= '9' {

@@ -112,6 +112,12 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 
 // conflict decides what a caller gets when the key could not be claimed.
 func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error) {
+	if rec.Fingerprint == "" || rec.Status == "" {
+		// A record caught half-written (DynamoDB never shows one; moto's
+		// server can): treat it as in flight rather than as a reuse.
+		return nil, &Error{Code: CodeInProgress, TrackingKey: req.TrackingKey, RetryAfter: time.Second,
+			Detail: fmt.Sprintf("An operation with Tracking-Key %q is being processed right now; retry with the same key after the Retry-After delay.", req.TrackingKey)}
+	}
 	if rec.Fingerprint != fp {
 		return nil, &Error{Code: CodeTrackingKeyReused, TrackingKey: req.TrackingKey,
 			Detail: fmt.Sprintf("Tracking-Key %q was already used for a different request (%s); send a new Tracking-Key for a new operation.",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 )
 
 // Credentials authenticate one call to Ottu: an API key (superadmin), or a
@@ -29,6 +31,9 @@ func (c Credentials) String() string {
 
 // GoString is used by %#v; it redacts too.
 func (c Credentials) GoString() string { return c.String() }
+
+// Format makes every verb (%d, %x, %+v…) print the redacted form.
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 // Validate says whether the credentials can authenticate anything.
 func (c Credentials) Validate() error {
@@ -75,3 +80,8 @@ func (s StaticCredentials) String() string { return Credentials(s).String() }
 
 // GoString redacts, like Credentials.GoString.
 func (s StaticCredentials) GoString() string { return Credentials(s).String() }
+
+// Format redacts for every verb, like Credentials.Format.
+func (s StaticCredentials) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, Credentials(s).String())
+}

@@ -1,0 +1,21 @@
+// Command refund is the refund operation function: POST /operations/refund and
+// direct invocation. Wiring only; the logic lives in shared/.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+func main() {
+	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	if err != nil {
+		app.Exit("refund", err)
+	}
+	lambda.Start(h.Invoke)
+}

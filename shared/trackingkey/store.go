@@ -1,0 +1,446 @@
+// Package trackingkey keeps Tracking-Key records in DynamoDB: the
+// operation.Store that lets a payment operation reach Ottu at most once per
+// key, however often it is retried.
+//
+// It follows the shape of Powertools' idempotency utility (a conditional
+// write on status and expiry, the lease's end stored on the record, a
+// fingerprint of the request) and avoids its known failures:
+//   - records are never deleted, so a rejected duplicate or a failed attempt
+//     cannot erase the record of a request still running;
+//   - the outcome write is fenced on the lease id, not on the clock: a caller
+//     whose lease ran out still records its outcome unless another claim took
+//     the key over, and then it is told so (operation.ErrLeaseLost);
+//   - the caller chooses when the lease ends (Claim.LeaseUntil,
+//     Outcome.LeaseUntil), so it may outlast the function's own deadline
+//     while Ottu may still be working, instead of ending with the time-out.
+package trackingkey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+)
+
+// DynamoAPI is the part of the DynamoDB client the store uses;
+// *dynamodb.Client satisfies it, and CountingAPI wraps it.
+type DynamoAPI interface {
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// ErrInvalidInput marks a call the store refuses before sending anything:
+// a programming error in the caller, never a DynamoDB problem.
+var ErrInvalidInput = errors.New("invalid tracking key store input")
+
+// Store is the DynamoDB operation.Store. Safe for concurrent use.
+type Store struct {
+	client DynamoAPI
+	table  string
+	// now is Get's clock (to hide items past their TTL); the other methods
+	// take the time from their caller.
+	now func() time.Time
+}
+
+var _ operation.Store = (*Store)(nil)
+
+// New returns a store on table, which CreateTable (or the SAM template)
+// made: hash key tracking_key (S), TTL on expires_at.
+func New(client DynamoAPI, table string) *Store {
+	return &Store{client: client, table: table, now: time.Now}
+}
+
+// claimRounds bounds the writes of one Claim. The happy path and a plain
+// conflict take one; a record past its TTL takes two; more only when other
+// claims keep changing the record in between.
+const claimRounds = 4
+
+// claimMode picks which conditional write a Claim round sends.
+type claimMode int
+
+const (
+	// claimLive: a new key, or the same request again after its lease ended.
+	claimLive claimMode = iota
+	// claimFresh: the record is past its TTL but not yet swept; the claim
+	// starts the record over (attempts 1, new created_at, no Ottu body).
+	claimFresh
+)
+
+// Claim takes the lease on c.TrackingKey in one conditional UpdateItem, or
+// returns the record that prevents it with operation.ErrClaimConflict.
+//
+// DynamoDB cannot pick "attempts + 1" or "attempts = 1" inside one update
+// depending on whether the old record had expired, so the rare record that
+// is past its TTL but not yet swept costs a second write: the first write's
+// condition excludes expired records and its failure returns the old item,
+// which shows it expired; the second write starts the record over,
+// conditioned on it still being expired. The happy path stays one request.
+//
+// c.LeaseID must be unique per claim (a UUID): a conflict with a record
+// holding this very lease id is taken as our own write sent twice.
+func (s *Store) Claim(ctx context.Context, c operation.Claim) (*operation.Record, error) {
+	if err := validateClaim(c); err != nil {
+		return nil, fmt.Errorf("claim tracking key: %w", err)
+	}
+	mode := claimLive
+	var existing *operation.Record
+	for range claimRounds {
+		applied, rec, err := s.tryClaim(ctx, c, mode)
+		if err != nil {
+			return nil, fmt.Errorf("claim tracking key %q: %w", c.TrackingKey, err)
+		}
+		switch {
+		case applied:
+			return nil, nil
+		case rec == nil:
+			// A fresh write found no item: the TTL sweep removed it meanwhile.
+			mode = claimLive
+			continue
+		case ours(rec, c):
+			// Our own write landed and was sent again (an SDK retry after a
+			// lost response): the lease is ours.
+			return nil, nil
+		case expired(rec, c.Now):
+			mode = claimFresh
+		case claimable(rec, c):
+			// The record seen is newer than the one the write was checked
+			// against (a fresh write lost to another claim whose lease has
+			// ended since, or the fallback read): try the ordinary re-claim.
+			mode = claimLive
+		default:
+			return rec, fmt.Errorf("claim tracking key %q: %w", c.TrackingKey, operation.ErrClaimConflict)
+		}
+		existing = rec
+	}
+	if existing == nil {
+		return nil, fmt.Errorf("claim tracking key %q: the record kept changing; try again", c.TrackingKey)
+	}
+	// Other claims kept changing the record: report what is there now; the
+	// caller answers "in progress" and the client retries later.
+	return existing, fmt.Errorf("claim tracking key %q: %w", c.TrackingKey, operation.ErrClaimConflict)
+}
+
+// tryClaim sends one conditional write. It reports whether the write
+// applied; if not, the record that failed the condition, or nil when a
+// fresh write found no item at all.
+func (s *Store) tryClaim(ctx context.Context, c operation.Claim, mode claimMode) (bool, *operation.Record, error) {
+	_, err := s.client.UpdateItem(ctx, claimInput(s.table, c, mode))
+	if err == nil {
+		return true, nil, nil
+	}
+	var failed *types.ConditionalCheckFailedException
+	if !errors.As(err, &failed) {
+		return false, nil, fmt.Errorf("conditional write: %w", err)
+	}
+	if len(failed.Item) > 0 {
+		rec, err := decodeRecord(failed.Item)
+		if err != nil {
+			return false, nil, fmt.Errorf("read the conflicting record: %w", err)
+		}
+		return false, rec, nil
+	}
+	if mode == claimFresh {
+		// The fresh condition needs an item; none was there.
+		return false, nil, nil
+	}
+	// The live condition holds for a missing item, so a failure without the
+	// old item means the server ignored ReturnValuesOnConditionCheckFailure.
+	// DynamoDB and moto honour it; this consistent read is only a fallback
+	// for servers that do not, and costs a request only in that case.
+	rec, err := s.read(ctx, c.TrackingKey)
+	if errors.Is(err, operation.ErrRecordNotFound) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	return false, rec, nil
+}
+
+// claimInput builds the conditional write of one claim round.
+func claimInput(table string, c operation.Claim, mode claimMode) *dynamodb.UpdateItemInput {
+	e := newExpression()
+	now := formatTime(c.Now)
+	nowS := e.value("nows", numberValue(c.Now.Unix()))
+
+	e.setString(attrOperation, c.Operation)
+	e.setString(attrSessionID, c.SessionID)
+	e.setString(attrOrderNo, c.OrderNo)
+	e.setString(attrAmount, c.Amount)
+	e.setString(attrFingerprint, c.Fingerprint)
+	e.setTo(attrStatus, e.value("inprogress", stringValue(string(operation.StatusInProgress))))
+	e.setString(attrLeaseID, c.LeaseID)
+	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(c.LeaseUntil))))
+	e.setTo(attrUpdatedAt, e.value("now", stringValue(now)))
+	e.setTo(attrExpiresAt, e.value("expiresat", numberValue(ceilSecond(c.ExpiresAt))))
+	one := e.value("one", numberValue(1))
+
+	var cond string
+	switch mode {
+	case claimFresh:
+		e.setTo(attrAttempts, one)
+		e.setTo(attrCreatedAt, e.value("now", stringValue(now)))
+		e.removeAttr(attrOttuStatus)
+		e.removeAttr(attrOttuBody)
+		e.removeAttr(attrErrorCode)
+		// Still expired: any claim in between set a future expires_at.
+		cond = e.name(attrExpiresAt) + " < " + nowS
+	default:
+		// The Ottu body and error code of the last attempt stay until the
+		// outcome of this one overwrites them.
+		e.setTo(attrAttempts, "if_not_exists("+e.name(attrAttempts)+", "+e.value("zero", numberValue(0))+") + "+one)
+		e.setTo(attrCreatedAt, "if_not_exists("+e.name(attrCreatedAt)+", "+e.value("now", stringValue(now))+")")
+		cond = "attribute_not_exists(" + e.name(attrTrackingKey) + ") OR (" +
+			e.name(attrExpiresAt) + " >= " + nowS + " AND " +
+			e.name(attrFingerprint) + " = " + e.value("fingerprint", stringValue(c.Fingerprint)) + " AND " +
+			e.name(attrStatus) + " <> " + e.value("succeeded", stringValue(string(operation.StatusSucceeded))) + " AND " +
+			e.name(attrLeaseExpiresAt) + " <= " + e.value("nowms", numberValue(c.Now.UnixMilli())) + ")"
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(table),
+		Key:                                 itemKey(c.TrackingKey),
+		UpdateExpression:                    aws.String(e.update()),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            e.names,
+		ExpressionAttributeValues:           e.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+}
+
+// expired mirrors the TTL test of the conditions: expires_at < now in
+// whole seconds. A record without expires_at never expires.
+func expired(r *operation.Record, now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && r.ExpiresAt.Unix() < now.Unix()
+}
+
+// ours tells a record our own claim wrote (lease ids are unique per claim).
+func ours(r *operation.Record, c operation.Claim) bool {
+	return r.LeaseID == c.LeaseID && r.Fingerprint == c.Fingerprint &&
+		r.Status == operation.StatusInProgress
+}
+
+// claimable mirrors the live claim condition for an existing record.
+func claimable(r *operation.Record, c operation.Claim) bool {
+	return r.Fingerprint == c.Fingerprint &&
+		r.Status != operation.StatusSucceeded &&
+		r.LeaseExpiresAt.UnixMilli() <= c.Now.UnixMilli()
+}
+
+func validateClaim(c operation.Claim) error {
+	var problem string
+	switch {
+	case c.TrackingKey == "":
+		problem = "the tracking key is empty"
+	case c.Fingerprint == "":
+		problem = "the fingerprint is empty"
+	case c.LeaseID == "":
+		problem = "the lease id is empty"
+	case c.Now.IsZero():
+		problem = "Now is not set"
+	case !c.LeaseUntil.After(c.Now):
+		problem = "LeaseUntil is not after Now"
+	case c.ExpiresAt.Before(c.LeaseUntil):
+		problem = "ExpiresAt is before LeaseUntil, so the record could vanish while leased"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidInput, problem)
+}
+
+// Complete records Ottu's answer while the record's lease id is still
+// o.LeaseID, whatever the clock says: a lease that ran out with nobody
+// taking the key over still records its outcome. Otherwise
+// operation.ErrLeaseLost and nothing is written. It never deletes.
+//
+// An outcome with neither OttuStatus nor OttuBody (Ottu never answered)
+// leaves the last stored Ottu answer in place. The record's TTL is not
+// touched, so o.LeaseUntil should fall well before the claim's ExpiresAt.
+func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
+	if err := validateOutcome(o); err != nil {
+		return fmt.Errorf("complete tracking key: %w", err)
+	}
+	leaseUntil := o.LeaseUntil
+	if leaseUntil.IsZero() {
+		leaseUntil = o.Now
+	}
+	e := newExpression()
+	e.setTo(attrStatus, e.value("status", stringValue(string(o.Status))))
+	if o.OttuStatus != 0 || len(o.OttuBody) > 0 {
+		setOttuAnswer(e, o.OttuStatus, o.OttuBody)
+	}
+	e.setString(attrErrorCode, o.ErrorCode)
+	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(o.Now))))
+	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(leaseUntil))))
+	cond := e.name(attrLeaseID) + " = " + e.value("lease", stringValue(o.LeaseID))
+
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       itemKey(o.TrackingKey),
+		UpdateExpression:          aws.String(e.update()),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &failed):
+		return fmt.Errorf("complete tracking key %q: %w", o.TrackingKey, operation.ErrLeaseLost)
+	case err != nil:
+		return fmt.Errorf("complete tracking key %q: %w", o.TrackingKey, err)
+	}
+	return nil
+}
+
+// setOttuAnswer stores one Ottu answer; a missing part is removed so the
+// status and body stored always belong to the same answer.
+func setOttuAnswer(e *expression, status int, body json.RawMessage) {
+	if status != 0 {
+		e.setTo(attrOttuStatus, e.value("ottustatus", numberValue(int64(status))))
+	} else {
+		e.removeAttr(attrOttuStatus)
+	}
+	e.setString(attrOttuBody, string(body))
+}
+
+func validateOutcome(o operation.Outcome) error {
+	var problem string
+	switch {
+	case o.TrackingKey == "":
+		problem = "the tracking key is empty"
+	case o.LeaseID == "":
+		problem = "the lease id is empty"
+	case o.Now.IsZero():
+		problem = "Now is not set"
+	case !finalStatus(o.Status):
+		problem = fmt.Sprintf("status %q is not succeeded, failed or unknown", o.Status)
+	case len(o.OttuBody) > 0 && !validBody(o.OttuBody):
+		problem = "Ottu's body is not valid UTF-8 JSON"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidInput, problem)
+}
+
+func finalStatus(st operation.Status) bool {
+	switch st {
+	case operation.StatusSucceeded, operation.StatusFailed, operation.StatusUnknown:
+		return true
+	}
+	return false
+}
+
+// Get reads the record with a consistent read. A record past its TTL that
+// DynamoDB has not swept yet counts as gone.
+func (s *Store) Get(ctx context.Context, trackingKey string) (*operation.Record, error) {
+	if trackingKey == "" {
+		return nil, fmt.Errorf("get tracking key: %w: the tracking key is empty", ErrInvalidInput)
+	}
+	rec, err := s.read(ctx, trackingKey)
+	if err == nil && expired(rec, s.now()) {
+		err = operation.ErrRecordNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tracking key %q: %w", trackingKey, err)
+	}
+	return rec, nil
+}
+
+// read is one consistent GetItem, expired or not.
+func (s *Store) read(ctx context.Context, trackingKey string) (*operation.Record, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            itemKey(trackingKey),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, operation.ErrRecordNotFound
+	}
+	return decodeRecord(out.Item)
+}
+
+// Refresh stores a newer Ottu answer for a key nobody holds (GET
+// ?refresh=true): it fails with operation.ErrLeaseLost while the record is
+// in progress under a live lease, and operation.ErrRecordNotFound when there
+// is no live record. The error code is cleared when the status becomes
+// succeeded; attempts, lease and TTL are left alone.
+func (s *Store) Refresh(ctx context.Context, trackingKey string, status operation.Status, ottuStatus int, body json.RawMessage, now time.Time) error {
+	if err := validateRefresh(trackingKey, status, body, now); err != nil {
+		return fmt.Errorf("refresh tracking key: %w", err)
+	}
+	e := newExpression()
+	e.setTo(attrStatus, e.value("status", stringValue(string(status))))
+	setOttuAnswer(e, ottuStatus, body)
+	if status == operation.StatusSucceeded {
+		e.removeAttr(attrErrorCode)
+	}
+	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(now))))
+	cond := "attribute_exists(" + e.name(attrTrackingKey) + ") AND " +
+		e.name(attrExpiresAt) + " >= " + e.value("nows", numberValue(now.Unix())) + " AND NOT (" +
+		e.name(attrStatus) + " = " + e.value("inprogress", stringValue(string(operation.StatusInProgress))) + " AND " +
+		e.name(attrLeaseExpiresAt) + " > " + e.value("nowms", numberValue(now.UnixMilli())) + ")"
+
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 itemKey(trackingKey),
+		UpdateExpression:                    aws.String(e.update()),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            e.names,
+		ExpressionAttributeValues:           e.values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &failed):
+		return fmt.Errorf("refresh tracking key %q: %w", trackingKey, refreshConflict(failed.Item, now))
+	case err != nil:
+		return fmt.Errorf("refresh tracking key %q: %w", trackingKey, err)
+	}
+	return nil
+}
+
+// refreshConflict names why Refresh's condition failed from the old item:
+// none, or past its TTL, is not found; otherwise the key is held.
+func refreshConflict(item map[string]types.AttributeValue, now time.Time) error {
+	if len(item) == 0 {
+		return operation.ErrRecordNotFound
+	}
+	rec, err := decodeRecord(item)
+	if err != nil {
+		return err
+	}
+	if expired(rec, now) {
+		return operation.ErrRecordNotFound
+	}
+	return operation.ErrLeaseLost
+}
+
+func validateRefresh(trackingKey string, status operation.Status, body json.RawMessage, now time.Time) error {
+	var problem string
+	switch {
+	case trackingKey == "":
+		problem = "the tracking key is empty"
+	case now.IsZero():
+		problem = "now is not set"
+	case !finalStatus(status):
+		problem = fmt.Sprintf("status %q is not succeeded, failed or unknown", status)
+	case len(body) > 0 && !validBody(body):
+		problem = "Ottu's body is not valid UTF-8 JSON"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidInput, problem)
+}
+
+func itemKey(trackingKey string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrTrackingKey: stringValue(trackingKey)}
+}
