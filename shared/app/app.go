@@ -67,7 +67,11 @@ func Build(ctx context.Context, function string, getenv func(string) string, opt
 		}
 		awsCfg = &loaded
 	}
-	creds := secrets.NewProvider(secretsmanager.NewFromConfig(*awsCfg), cfg.APISecretID, secrets.WithTTL(cfg.SecretsCacheTTL))
+	secretOpts := []secrets.Option{secrets.WithTTL(cfg.SecretsCacheTTL)}
+	if opts.Now != nil {
+		secretOpts = append(secretOpts, secrets.WithClock(opts.Now))
+	}
+	creds := secrets.NewProvider(secretsmanager.NewFromConfig(*awsCfg), cfg.APISecretID, secretOpts...)
 	client, err := ottu.New(ottu.Config{
 		BaseURL:        cfg.BaseURL,
 		Credentials:    creds,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 )
 
@@ -92,7 +93,7 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 	}
 	req.TrackingKey = key
 	log = log.With(slog.String("tracking_key", key))
-	res, err := h.Service.Execute(ctx, req)
+	res, err := h.Service.Execute(obs.With(ctx, log), req)
 	if err != nil {
 		level := slog.LevelInfo
 		if StatusOf(operation.CodeOf(err)) >= 500 {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/uuid"
 
+	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
@@ -71,6 +72,7 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		return h.fail(ctx, log, err, headers)
 	}
 	req.TrackingKey = key
+	ctx = obs.With(ctx, log)
 	res, err := h.Service.Execute(ctx, req)
 	if err != nil {
 		return h.fail(ctx, log, err, headers)

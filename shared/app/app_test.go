@@ -1,0 +1,472 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/sandbox"
+)
+
+// TestResponseTable walks every row of the contract's operation response
+// table through a real function against moto and the sandbox.
+func TestResponseTable(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+
+	t.Run("a partial refund Ottu accepts answers 200 with Ottu's body", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		resp := s.post(ctx, ottu.Refund, "row-200", body(sid, "2.500"))
+		if resp.StatusCode != http.StatusOK || resp.Headers["Tracking-Key"] != "row-200" || resp.Headers["X-Request-Id"] == "" {
+			t.Fatalf("got %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+		}
+		var ottuBody ottu.OperationResponse
+		if err := json.Unmarshal([]byte(resp.Body), &ottuBody); err != nil || ottuBody.Result != "success" || ottuBody.Amount != "2.500" {
+			t.Fatalf("body is not Ottu's success: %s", resp.Body)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+	})
+
+	t.Run("the same key and request again is replayed without calling Ottu", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		first := s.post(ctx, ottu.Refund, "row-replay", body(sid, "2.500"))
+		second := s.post(ctx, ottu.Refund, "row-replay", `{"amount": 2.5, "session_id": "`+sid+`"}`)
+		if second.StatusCode != 200 || second.Headers["Idempotent-Replayed"] != "true" || second.Body != first.Body {
+			t.Fatalf("replay: %d %v\n%s\nfirst: %s", second.StatusCode, second.Headers, second.Body, first.Body)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children after a replay, want 1", n)
+		}
+	})
+
+	t.Run("a malformed amount is a 400 and Ottu is never called", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		resp := s.post(ctx, ottu.Refund, "row-400", `{"session_id":"`+sid+`","amount":"2,5"}`)
+		if p := problemOf(t, resp); resp.StatusCode != 400 || p.Code != operation.CodeInvalidAmount {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if n := len(s.children(sid)); n != 0 {
+			t.Fatalf("%d children, want 0", n)
+		}
+	})
+
+	t.Run("a transaction Ottu does not know is a 404", func(t *testing.T) {
+		resp := s.post(ctx, ottu.Refund, "row-404", body("no-such-session", "1.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 404 || p.Code != operation.CodeNotFound {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+	})
+
+	t.Run("the same key while the first is in flight is a 409 with Retry-After", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		s.fault(sandbox.Fault{Kind: sandbox.FaultLatency, LatencyMS: 1500, Operation: "refund"})
+		done := make(chan events.APIGatewayV2HTTPResponse)
+		go func() { done <- s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000")) }()
+		waitFor(t, func() bool { return recordStatus(s, "row-409") == operation.StatusInProgress })
+		resp := s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 409 || p.Code != operation.CodeInProgress || resp.Headers["Retry-After"] == "" {
+			t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)
+		}
+		if first := <-done; first.StatusCode != 200 {
+			t.Fatalf("the first request ended %d: %s", first.StatusCode, first.Body)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+	})
+
+	t.Run("a refund past the balance is a 422 carrying Ottu's reason", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		for i, amount := range []string{"4.000", "4.000"} {
+			if resp := s.post(ctx, ottu.Refund, fmt.Sprintf("row-422-%d", i), body(sid, amount)); resp.StatusCode != 200 {
+				t.Fatalf("refund %d: %d %s", i, resp.StatusCode, resp.Body)
+			}
+		}
+		resp := s.post(ctx, ottu.Refund, "row-422-2", body(sid, "4.000"))
+		p := problemOf(t, resp)
+		if resp.StatusCode != 422 || p.Code != operation.CodeOperationRejected || len(p.Ottu) == 0 || !strings.Contains(p.Detail, "Ottu rejected the refund") {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if rec := s.record("row-422-2"); rec.Status != operation.StatusFailed {
+			t.Fatalf("record status %s, want failed", rec.Status)
+		}
+	})
+
+	t.Run("a capture on a paid transaction is a 422", func(t *testing.T) {
+		resp := s.post(ctx, ottu.Capture, "row-422-capture", body(paid(s, "10.000"), "1.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeOperationRejected {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+	})
+
+	t.Run("the same key with another amount is a 422 tracking_key_reused", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		s.post(ctx, ottu.Refund, "row-reused", body(sid, "1.000"))
+		resp := s.post(ctx, ottu.Refund, "row-reused", body(sid, "2.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeTrackingKeyReused {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+	})
+
+	t.Run("a key Ottu holds for another operation is a 422 tracking_key_reused", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		s.post(ctx, ottu.Refund, "row-ottu-held", body(sid, "1.000"))
+		// A different request whose record is gone (another deployment, or
+		// past retention) but whose key Ottu still holds.
+		other := paid(s, "10.000")
+		resp := s.post(ctx, ottu.Refund, "row-ottu-held-copy", body(other, "3.000"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("setup: %d", resp.StatusCode)
+		}
+		s.deps.Service.Store = forgetful{s.deps.Service.Store, "row-ottu-held"}
+		resp = s.post(ctx, ottu.Refund, "row-ottu-held", body(other, "3.000"))
+		s.build("refund")
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeTrackingKeyReused {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if n := len(s.children(other)); n != 1 {
+			t.Fatalf("%d children on the other transaction, want 1", n)
+		}
+	})
+
+	t.Run("Ottu answering 5xx is a 502 ottu_unavailable", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		s.fault(sandbox.Fault{Kind: sandbox.FaultError5xx, Status: 503})
+		resp := s.post(ctx, ottu.Refund, "row-502", body(sid, "1.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != operation.CodeOttuUnavailable {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+	})
+
+	t.Run("Ottu refusing our credentials is a 502 ottu_auth that names no secret", func(t *testing.T) {
+		s.rotateSecret(map[string]string{"base_url": s.ottuURL, "api_key": "wrong-key-LEAK"})
+		s.build("refund")
+		defer func() {
+			s.rotateSecret(map[string]string{"base_url": s.ottuURL, "api_key": s.apiKey})
+			s.build("refund")
+		}()
+		resp := s.post(ctx, ottu.Refund, "row-auth", body(paid(s, "10.000"), "1.000"))
+		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != operation.CodeOttuAuth {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		mustNotContain(t, resp.Body+s.logs.String(), "wrong-key-LEAK", s.apiKey)
+	})
+
+	t.Run("Ottu not answering in time is a 504 and a retry with the key does it once", func(t *testing.T) {
+		sid := paid(s, "10.000")
+		s.fault(sandbox.Fault{Kind: sandbox.FaultLatency, LatencyMS: 1500, Operation: "refund"})
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp := s.post(tctx, ottu.Refund, "row-504", body(sid, "1.000"))
+		cancel()
+		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if rec := s.record("row-504"); rec.Status != operation.StatusUnknown {
+			t.Fatalf("record status %s, want unknown", rec.Status)
+		}
+		// Ottu finishes the first request after we gave up on it.
+		waitFor(t, func() bool { return len(s.children(sid)) == 1 })
+		if again := s.post(ctx, ottu.Refund, "row-504", body(sid, "1.000")); again.StatusCode != 409 {
+			t.Fatalf("a retry inside the grace period answered %d, want 409", again.StatusCode)
+		}
+		s.clock.Advance(time.Minute)
+		again := s.post(ctx, ottu.Refund, "row-504", body(sid, "1.000"))
+		if again.StatusCode != 200 {
+			t.Fatalf("retry: %d %s", again.StatusCode, again.Body)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+		if rec := s.record("row-504"); rec.Status != operation.StatusSucceeded || rec.Attempts != 2 {
+			t.Fatalf("record %s after %d attempts", rec.Status, rec.Attempts)
+		}
+	})
+}
+
+// TestFiftyConcurrentRequestsMakeOneChild sends one refund 50 times at once
+// with one key: Ottu does it once, and no caller sees an error other than 409.
+func TestFiftyConcurrentRequestsMakeOneChild(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	var wg sync.WaitGroup
+	statuses := make(chan int, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- s.post(context.Background(), ottu.Refund, "concurrent-1", body(sid, "1.000")).StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for st := range statuses {
+		counts[st]++
+	}
+	if counts[200] == 0 || counts[200]+counts[409] != 50 {
+		t.Fatalf("statuses %v: want only 200 and 409", counts)
+	}
+	if n := len(s.children(sid)); n != 1 {
+		t.Fatalf("%d children, want exactly 1", n)
+	}
+}
+
+// TestDropAfterCommitThenRetryMakesOneChild: Ottu applies the refund but the
+// answer never arrives; the retry with the same key gets the first result.
+func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
+	first := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	if p := problemOf(t, first); first.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+		t.Fatalf("first: %d %+v", first.StatusCode, p)
+	}
+	s.clock.Advance(time.Minute)
+	retry := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	if retry.StatusCode != 200 {
+		t.Fatalf("retry: %d %s", retry.StatusCode, retry.Body)
+	}
+	if n := len(s.children(sid)); n != 1 {
+		t.Fatalf("%d children, want exactly 1", n)
+	}
+}
+
+// crashingStore loses every outcome, as a function that dies between Ottu's
+// answer and the outcome write would.
+type crashingStore struct{ operation.Store }
+
+func (crashingStore) Complete(context.Context, operation.Outcome) error {
+	return errors.New("simulated crash: the process died before recording the outcome")
+}
+
+// forgetful hides one key's record, as if it had expired or lived in
+// another deployment's table, while Ottu still holds the key.
+type forgetful struct {
+	operation.Store
+	key string
+}
+
+func (f forgetful) Claim(ctx context.Context, c operation.Claim) (*operation.Record, error) {
+	if c.TrackingKey == f.key {
+		c.TrackingKey += "-forgotten"
+		rec, err := f.Store.Claim(ctx, c)
+		return rec, err
+	}
+	return f.Store.Claim(ctx, c)
+}
+
+func (f forgetful) Complete(ctx context.Context, o operation.Outcome) error {
+	if o.TrackingKey == f.key {
+		o.TrackingKey += "-forgotten"
+	}
+	return f.Store.Complete(ctx, o)
+}
+
+// TestCrashBeforeOutcomeWriteThenRetryMakesOneChild: the refund is done at
+// Ottu but its record still says in progress; the retry waits out the lease,
+// then asks Ottu with the same key and gets the first result.
+func TestCrashBeforeOutcomeWriteThenRetryMakesOneChild(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	s.deps.Service.Store = crashingStore{s.deps.Service.Store}
+	s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	if rec := s.record("crash-1"); rec.Status != operation.StatusInProgress {
+		t.Fatalf("after the crash the record is %s, want in_progress", rec.Status)
+	}
+
+	s.build("refund") // a new execution environment
+	early := s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	if early.StatusCode != 409 {
+		t.Fatalf("a retry while the lease holds answered %d, want 409", early.StatusCode)
+	}
+	s.clock.Advance(2 * time.Minute)
+	retry := s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	if retry.StatusCode != 200 {
+		t.Fatalf("retry: %d %s", retry.StatusCode, retry.Body)
+	}
+	if n := len(s.children(sid)); n != 1 {
+		t.Fatalf("%d children, want exactly 1", n)
+	}
+	if rec := s.record("crash-1"); rec.Status != operation.StatusSucceeded {
+		t.Fatalf("record %s, want succeeded", rec.Status)
+	}
+}
+
+// TestRotatedSecretIsPickedUpAfter401: the function cached one API key; the
+// secret is rotated in Secrets Manager and Ottu starts refusing the old key.
+func TestRotatedSecretIsPickedUpAfter401(t *testing.T) {
+	s := newStack(t)
+	oldKey := s.apiKey
+	if resp := s.post(context.Background(), ottu.Refund, "rotate-0", body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
+		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Body)
+	}
+	// Rotate: Ottu accepts only the new key, and the secret holds it.
+	newKey := "rotated-" + oldKey
+	s.sandbox.SetAPIKey(newKey)
+	s.rotateSecret(map[string]string{"base_url": s.ottuURL, "api_key": newKey})
+	s.clock.Advance(2 * time.Second) // past the secret cache's refresh floor, well inside its TTL
+
+	sid := s.createTransaction(sandbox.TransactionSpec{Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
+	resp := s.post(context.Background(), ottu.Refund, "rotate-1", body(sid, "1.000"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("after rotation: %d %s", resp.StatusCode, resp.Body)
+	}
+	mustNotContain(t, s.logs.String(), oldKey, newKey)
+}
+
+// TestEventsFixtures invokes each function's real handler with its sample
+// events from events/, as `sam local invoke -e` would.
+func TestEventsFixtures(t *testing.T) {
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no events: %v", err)
+	}
+	// Operation events first, so the status event finds its record.
+	var statusFiles []string
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if strings.HasPrefix(name, "operation-status") {
+			statusFiles = append(statusFiles, f)
+			continue
+		}
+		t.Run(name+" is accepted by the real handler", func(t *testing.T) {
+			s := newStack(t) // each event acts on the demo transactions afresh
+			op, err := ottu.ParseOperation(strings.SplitN(name, "-", 2)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.handler(op).Invoke(context.Background(), payload)
+			if err != nil {
+				t.Fatalf("%s: %v", reflect.TypeOf(err), err)
+			}
+			switch v := out.(type) {
+			case events.APIGatewayV2HTTPResponse:
+				if v.StatusCode != 200 {
+					t.Fatalf("%d %s", v.StatusCode, v.Body)
+				}
+			case *handler.DirectResult:
+				if v.Result != "success" {
+					t.Fatalf("result %+v", v)
+				}
+			default:
+				t.Fatalf("unexpected %T", out)
+			}
+		})
+	}
+	for _, f := range statusFiles {
+		t.Run(filepath.Base(f)+" reads the record the refund event made", func(t *testing.T) {
+			s := newStack(t)
+			refund, err := os.ReadFile("../../events/refund-apigw.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.handler(ottu.Refund).Invoke(context.Background(), refund); err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			b, _ := os.ReadFile(f)
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			h := &handler.OperationStatus{Service: s.deps.Service}
+			resp, err := h.Invoke(context.Background(), ev)
+			if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"succeeded"`) {
+				t.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
+			}
+		})
+	}
+}
+
+// TestDirectInvocationErrorsAreTyped checks the error types Step Functions
+// matches, end to end.
+func TestDirectInvocationErrorsAreTyped(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	tests := []struct {
+		name    string
+		payload string
+		want    string
+	}{
+		{"a refund past the balance is OperationRejected", `{"session_id":"` + sid + `","amount":"11.000","tracking_key":"d-1"}`, "OperationRejected"},
+		{"an event without a key is InvalidRequest", `{"session_id":"` + sid + `"}`, "InvalidRequest"},
+		{"a reused key is TrackingKeyReused", `{"session_id":"` + sid + `","amount":"1.000","tracking_key":"d-1"}`, "TrackingKeyReused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.handler(ottu.Refund).Invoke(context.Background(), json.RawMessage(tt.payload))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := reflect.TypeOf(err).Elem().Name(); got != tt.want {
+				t.Fatalf("error type %s, want %s (%v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+// TestDynamoDBRequestsPerPath pins the cost of each path in requests.
+func TestDynamoDBRequestsPerPath(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	s.dynamo.Reset()
+	s.post(context.Background(), ottu.Refund, "cost-1", body(sid, "1.000"))
+	if c := s.dynamo.Counts(); c.UpdateItem != 2 || c.GetItem != 0 {
+		t.Fatalf("first success cost %+v, want 2 writes and no read", c)
+	}
+	s.dynamo.Reset()
+	s.post(context.Background(), ottu.Refund, "cost-1", body(sid, "1.000"))
+	if c := s.dynamo.Counts(); c.Total() != 1 {
+		t.Fatalf("replay cost %+v, want 1 request", c)
+	}
+}
+
+func TestBuildRefusesMissingConfiguration(t *testing.T) {
+	_, err := app.Build(context.Background(), "refund", func(string) string { return "" }, app.Options{})
+	if err == nil || !strings.Contains(err.Error(), "OTTU_API_SECRET_ID") || !strings.Contains(err.Error(), "TRACKING_KEYS_TABLE") {
+		t.Fatalf("err = %v, want both missing variables named", err)
+	}
+}
+
+func recordStatus(s *stack, key string) operation.Status {
+	rec, err := s.deps.Service.Store.Get(context.Background(), key)
+	if err != nil {
+		return ""
+	}
+	return rec.Status
+}
+
+// waitFor polls cond for up to 10 s; it is a wait, not a timed assertion.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 200 {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("condition not reached in 10s")
+}

@@ -1,0 +1,243 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/shared/testenv"
+	"github.com/ottuops/ottu-lambda/shared/trackingkey"
+)
+
+// stack is every real part a function talks to: moto's server (DynamoDB and
+// Secrets Manager, through the real SDK) and an Ottu sandbox, wired by
+// app.Build exactly as a deployed function is.
+type stack struct {
+	t        *testing.T
+	aws      aws.Config
+	sandbox  *sandbox.Server
+	ottuURL  string
+	apiKey   string
+	secretID string
+	table    string
+	clock    *clock
+	logs     *syncBuffer
+	deps     *app.Deps
+	dynamo   *trackingkey.CountingAPI
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves time on, as if the caller waited before retrying.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The transactions every stack starts with; events/ refers to them too.
+var demoTransactions = []sandbox.TransactionSpec{
+	{SessionID: "demo-paid-kwd", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"},
+	{SessionID: "demo-authorized", Amount: "10.000", CurrencyCode: "KWD", State: "authorized", PGCode: "mpgs"},
+	{SessionID: "demo-authorized-void", Amount: "19.00", CurrencyCode: "SAR", State: "authorized", PGCode: "mpgs"},
+	{SessionID: "demo-pending", Amount: "5.000", CurrencyCode: "KWD", State: "pending", PGCode: "kpay"},
+	{SessionID: "demo-attempted", Amount: "5.000", CurrencyCode: "KWD", State: "attempted", PGCode: "kpay"},
+	{SessionID: "demo-created", Amount: "5.000", CurrencyCode: "KWD", State: "created", PGCode: "kpay"},
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	m := testenv.SharedMoto(t)
+	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &syncBuffer{}}
+
+	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
+	s.sandbox = sandbox.New(sandbox.Config{APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour})
+	ts := httptest.NewServer(s.sandbox.Handler())
+	t.Cleanup(func() { ts.Close(); s.sandbox.Close() })
+	s.ottuURL = ts.URL
+	for _, spec := range demoTransactions {
+		if _, err := s.sandbox.CreateTransaction(spec); err != nil {
+			t.Fatalf("create %s: %v", spec.SessionID, err)
+		}
+	}
+
+	s.table = testenv.UniqueName("tracking-keys")
+	if err := trackingkey.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), s.table); err != nil {
+		t.Fatal(err)
+	}
+	s.secretID = s.putSecret(testenv.UniqueName("ottu-api"), map[string]string{"base_url": s.ottuURL, "api_key": s.apiKey})
+	s.build("refund")
+	return s
+}
+
+// build wires the dependencies as a cold-started function would.
+func (s *stack) build(function string) {
+	s.t.Helper()
+	env := map[string]string{
+		"OTTU_API_SECRET_ID":   s.secretID,
+		"TRACKING_KEYS_TABLE":  s.table,
+		"OTTU_DEADLINE_MARGIN": "300ms",
+		"LEASE_GRACE":          "5s",
+	}
+	deps, err := app.Build(context.Background(), function, func(k string) string { return env[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
+	if err != nil {
+		s.t.Fatalf("build %s: %v", function, err)
+	}
+	// Count DynamoDB requests through the real client.
+	s.dynamo = trackingkey.NewCountingAPI(dynamodb.NewFromConfig(s.aws))
+	deps.Service.Store = trackingkey.New(s.dynamo, s.table)
+	s.deps = deps
+}
+
+func (s *stack) putSecret(name string, v map[string]string) string {
+	s.t.Helper()
+	b, _ := json.Marshal(v)
+	out, err := secretsmanager.NewFromConfig(s.aws).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(b))})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return aws.ToString(out.ARN)
+}
+
+func (s *stack) rotateSecret(v map[string]string) {
+	s.t.Helper()
+	b, _ := json.Marshal(v)
+	if _, err := secretsmanager.NewFromConfig(s.aws).PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(s.secretID), SecretString: aws.String(string(b))}); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *stack) handler(op ottu.Operation) *handler.Operation {
+	return app.NewOperationHandler(op, s.deps)
+}
+
+// post sends an API Gateway event through the function's real entry point.
+func (s *stack) post(ctx context.Context, op ottu.Operation, key, body string) events.APIGatewayV2HTTPResponse {
+	s.t.Helper()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:  "2.0",
+		RouteKey: "POST /operations/" + string(op),
+		RawPath:  "/operations/" + string(op),
+		Headers:  map[string]string{"content-type": "application/json"},
+		Body:     body,
+	}
+	if key != "" {
+		ev.Headers["tracking-key"] = key
+	}
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.RequestID = testenv.UniqueName("req")
+	payload, _ := json.Marshal(ev)
+	out, err := s.handler(op).Invoke(ctx, payload)
+	if err != nil {
+		s.t.Fatalf("invoke: %v", err)
+	}
+	return out.(events.APIGatewayV2HTTPResponse)
+}
+
+func (s *stack) createTransaction(spec sandbox.TransactionSpec) string {
+	s.t.Helper()
+	tx, err := s.sandbox.CreateTransaction(spec)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tx.SessionID
+}
+
+func (s *stack) children(sessionID string) []sandbox.Child {
+	s.t.Helper()
+	tx, ok := s.sandbox.Transaction(sessionID)
+	if !ok {
+		s.t.Fatalf("sandbox has no transaction %s", sessionID)
+	}
+	return tx.Children
+}
+
+func (s *stack) fault(f sandbox.Fault) {
+	s.t.Helper()
+	if err := s.sandbox.AddFault(f); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *stack) record(key string) *operation.Record {
+	s.t.Helper()
+	rec, err := trackingkey.New(dynamodb.NewFromConfig(s.aws), s.table).Get(context.Background(), key)
+	if err != nil {
+		s.t.Fatalf("record %s: %v", key, err)
+	}
+	return rec
+}
+
+func problemOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) handler.Problem {
+	t.Helper()
+	var p handler.Problem
+	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Code == "" {
+		t.Fatalf("not a problem (%d): %s", resp.StatusCode, resp.Body)
+	}
+	if resp.Headers["Content-Type"] != "application/problem+json" {
+		t.Fatalf("problem with Content-Type %q", resp.Headers["Content-Type"])
+	}
+	return p
+}
+
+func paid(s *stack, amount string) string {
+	return s.createTransaction(sandbox.TransactionSpec{Amount: amount, CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
+}
+
+func body(sessionID, amount string) string {
+	if amount == "" {
+		return `{"session_id":"` + sessionID + `"}`
+	}
+	return `{"session_id":"` + sessionID + `","amount":"` + amount + `"}`
+}
+
+func mustNotContain(t *testing.T, haystack string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(haystack, s) {
+			t.Fatalf("a secret leaked into output: …%s…", s[:min(4, len(s))])
+		}
+	}
+}
