@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -61,9 +60,9 @@ func Build(ctx context.Context, function string, getenv func(string) string, opt
 
 	awsCfg := opts.AWS
 	if awsCfg == nil {
-		loaded, err := awsconfig.LoadDefaultConfig(ctx)
+		loaded, err := awsConfigFromEnv(getenv)
 		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
+			return nil, err
 		}
 		awsCfg = &loaded
 	}

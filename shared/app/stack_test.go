@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -28,7 +30,7 @@ import (
 // Secrets Manager, through the real SDK) and an Ottu sandbox, wired by
 // app.Build exactly as a deployed function is.
 type stack struct {
-	t        *testing.T
+	t        testing.TB
 	aws      aws.Config
 	sandbox  *sandbox.Server
 	ottuURL  string
@@ -86,14 +88,14 @@ var demoTransactions = []sandbox.TransactionSpec{
 	{SessionID: "demo-created", Amount: "5.000", CurrencyCode: "KWD", State: "created", PGCode: "kpay"},
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	m := testenv.SharedMoto(t)
 	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &syncBuffer{}}
 
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
-	s.sandbox = sandbox.New(sandbox.Config{APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour})
+	s.sandbox = sandbox.New(sandbox.Config{APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	ts := httptest.NewServer(s.sandbox.Handler())
 	t.Cleanup(func() { ts.Close(); s.sandbox.Close() })
 	s.ottuURL = ts.URL

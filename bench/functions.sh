@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Per-request overhead of an operation function (Ottu and DynamoDB answering
+# instantly) and the whole path against moto and the sandbox, with DynamoDB
+# requests per first request and per replay.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-200x}" ./shared/app/ | grep -v '^{'
