@@ -88,9 +88,13 @@ func ParseJSON(raw json.RawMessage) (d decimal.Decimal, ok bool, err error) {
 	}
 }
 
-// Format writes d as Ottu expects it: a plain decimal string with no exponent.
+// Format writes d as Ottu expects it: a plain decimal string with no
+// exponent, keeping the scale it was written with ("2.500" stays "2.500").
 func Format(d decimal.Decimal) string {
-	return d.String()
+	if exp := d.Exponent(); exp < 0 {
+		return d.StringFixed(-exp)
+	}
+	return d.StringFixed(0)
 }
 
 // FormatPlaces writes d with exactly places digits after the point, as Ottu

@@ -83,8 +83,10 @@ func TestFormatPlaces(t *testing.T) {
 	if got := FormatPlaces(d, 3); got != "2.500" {
 		t.Fatalf("FormatPlaces(2.5, 3) = %q, want 2.500", got)
 	}
-	if got := Format(decimal.RequireFromString("86.000")); got != "86" {
-		t.Fatalf("Format(86.000) = %q, want 86", got)
+	for in, want := range map[string]string{"86.000": "86.000", "2.5": "2.5", "10": "10", ".5": "0.5"} {
+		if got := Format(decimal.RequireFromString(in)); got != want {
+			t.Fatalf("Format(%s) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -78,16 +78,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// The transactions every stack starts with; events/ refers to them too.
-var demoTransactions = []sandbox.TransactionSpec{
-	{SessionID: "demo-paid-kwd", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"},
-	{SessionID: "demo-authorized", Amount: "10.000", CurrencyCode: "KWD", State: "authorized", PGCode: "mpgs"},
-	{SessionID: "demo-authorized-void", Amount: "19.00", CurrencyCode: "SAR", State: "authorized", PGCode: "mpgs"},
-	{SessionID: "demo-pending", Amount: "5.000", CurrencyCode: "KWD", State: "pending", PGCode: "kpay"},
-	{SessionID: "demo-attempted", Amount: "5.000", CurrencyCode: "KWD", State: "attempted", PGCode: "kpay"},
-	{SessionID: "demo-created", Amount: "5.000", CurrencyCode: "KWD", State: "created", PGCode: "kpay"},
-}
-
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
@@ -99,7 +89,7 @@ func newStack(t testing.TB) *stack {
 	ts := httptest.NewServer(s.sandbox.Handler())
 	t.Cleanup(func() { ts.Close(); s.sandbox.Close() })
 	s.ottuURL = ts.URL
-	for _, spec := range demoTransactions {
+	for _, spec := range sandbox.DemoTransactions() {
 		if _, err := s.sandbox.CreateTransaction(spec); err != nil {
 			t.Fatalf("create %s: %v", spec.SessionID, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
 
@@ -122,7 +123,7 @@ func (r Request) amountText() string {
 	if r.Amount == nil {
 		return ""
 	}
-	return r.Amount.String()
+	return amount.Format(*r.Amount)
 }
 
 func (r Request) ottuRequest() ottu.OperationRequest {

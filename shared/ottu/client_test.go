@@ -334,7 +334,7 @@ func TestRequestPathsAndBodies(t *testing.T) {
 	}{
 		{name: "a refund sends operation, session, amount text and extra", op: &ottu.OperationRequest{
 			Operation: ottu.Refund, SessionID: "s1", Amount: dec("2.500"), Extra: json.RawMessage(` {"ifg": true} `)},
-			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"refund","session_id":"s1","amount":"2.5","extra":{"ifg":true}}`},
+			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"refund","session_id":"s1","amount":"2.500","extra":{"ifg":true}}`},
 		{name: "a capture without amount leaves the amount to Ottu", op: &ottu.OperationRequest{Operation: ottu.Capture, OrderNo: "o1"},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"capture","order_no":"o1"}`},
 		{name: "a void by order number sends only the order number", op: &ottu.OperationRequest{Operation: ottu.Void, OrderNo: "o1"},

@@ -1,0 +1,115 @@
+// Command local runs the whole project on this machine (make local): moto,
+// the Ottu sandbox, and the merchant API with the Lambda Invoke API on one
+// port, the functions running as their real binaries. Contract §5; the work
+// is in shared/localstack, this only reads the environment and prints.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/ottuops/ottu-lambda/shared/localstack"
+	"github.com/ottuops/ottu-lambda/shared/sandbox"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stdout, os.Stderr, logger)
+	stop()
+	if err != nil {
+		logger.Error("the local stack did not start", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// run starts the stack, prints the banner to out, and stops everything when
+// ctx ends (Ctrl-C). Function output goes to fnOut.
+func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, logger *slog.Logger) error {
+	// The sandbox reads SANDBOX_ADDR, SANDBOX_API_KEY, SANDBOX_WEBHOOK_KEY
+	// (and its other SANDBOX_* settings) the same way when run alone.
+	sbConfig, sbAddr, err := sandbox.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	sbConfig.Logger = logger
+	opts := localstack.Options{
+		Template:       orDefault(getenv("TEMPLATE"), localstack.DefaultTemplate),
+		APIAddr:        orDefault(getenv("LOCAL_API_ADDR"), localstack.DefaultAPIAddr),
+		SandboxAddr:    sbAddr,
+		MotoAddr:       orDefault(getenv("MOTO_ADDR"), localstack.DefaultMotoAddr),
+		Sandbox:        sbConfig,
+		Logger:         logger,
+		FunctionOutput: fnOut,
+	}
+	_, _ = fmt.Fprintln(out, "Building the functions and starting moto and the Ottu sandbox...")
+	stack, err := localstack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+
+	printBanner(out, stack, sbConfig)
+	<-ctx.Done()
+	_, _ = fmt.Fprintln(out, "\nStopping: function processes, moto and the sandbox.")
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// printBanner tells the user where everything is, the local credentials,
+// and what to try first.
+func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
+	u := s.URLs()
+	p := func(format string, a ...any) { _, _ = fmt.Fprintf(w, format+"\n", a...) }
+
+	p("")
+	p("Local stack is up. Ctrl-C stops everything.")
+	p("")
+	p("  Merchant API + Lambda Invoke API  %s   (LOCAL_API_ADDR)", u.API)
+	p("  Ottu sandbox                      %s   (SANDBOX_ADDR)", u.Sandbox)
+	p("  moto (DynamoDB, Secrets Manager)  %s   (MOTO_ADDR)", u.Moto)
+	p("")
+	p("Sandbox credentials (local only):")
+	p("  Api-Key      %s   (SANDBOX_API_KEY)", sb.APIKey)
+	p("  webhook key  %s   (SANDBOX_WEBHOOK_KEY)", sb.WebhookKey)
+	for _, name := range slices.Sorted(maps.Keys(sb.Users)) {
+		p("  Basic user   %s:%s   permissions %s", name, sb.Users[name].Password, strings.Join(sb.Users[name].Permissions, ","))
+	}
+	p("")
+	p("In moto:")
+	for _, id := range slices.Sorted(maps.Keys(s.Tables())) {
+		p("  table   %s", s.Tables()[id])
+	}
+	p("  secret  %s", s.Secrets().API)
+	p("  secret  %s", s.Secrets().Webhook)
+	p("")
+	p("Demo transactions in the sandbox:")
+	for _, t := range s.Demo() {
+		p("  %-16s %-10s %s %s via %s", t.SessionID, t.State, t.Amount, t.CurrencyCode, t.PGCode)
+	}
+	p("")
+	p("Try:")
+	p("  # a partial refund of demo-paid-kwd")
+	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500"}'`, u.API)
+	p("  # the same again: replayed (Idempotent-Replayed: true), Ottu not called twice")
+	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500"}'`, u.API)
+	p("  # the stored Tracking-Key record")
+	p("  curl -i %s/operations/demo-refund-1", u.API)
+	p("  # a direct invocation, as Step Functions would (AWS CLI v1: leave out --cli-binary-format)")
+	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --cli-binary-format raw-in-base64-out --payload '{"session_id":"demo-paid-kwd","amount":"1.000","tracking_key":"demo-refund-2"}' out.json`, u.API)
+	p("")
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testEnv runs the command on free ports against the local stack's own test
+// template, whose echo function builds in a second.
+func testEnv(overrides map[string]string) func(string) string {
+	env := map[string]string{
+		"TEMPLATE":        "../../shared/localstack/testdata/template.yaml",
+		"LOCAL_API_ADDR":  "127.0.0.1:0",
+		"SANDBOX_ADDR":    "127.0.0.1:0",
+		"MOTO_ADDR":       "127.0.0.1:0",
+		"SANDBOX_API_KEY": "cmd-test-key",
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+// lockedBuffer is read by the test while run writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRun(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+
+	t.Run("it prints addresses, credentials, demo transactions and curls, and stops on cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var out lockedBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, testEnv(nil), &out, io.Discard, logger) }()
+
+		deadline := time.After(2 * time.Minute)
+		for !strings.Contains(out.String(), "Try:") {
+			select {
+			case err := <-done:
+				t.Fatalf("run ended before the banner: %v\n%s", err, out.String())
+			case <-deadline:
+				t.Fatalf("no banner:\n%s", out.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		banner := out.String()
+		for _, want := range []string{
+			"(LOCAL_API_ADDR)", "(SANDBOX_ADDR)", "(MOTO_ADDR)",
+			"Api-Key      cmd-test-key", "sandbox-webhook-key", "operator:operator-pass",
+			"table   EchoTable", "secret  arn:aws:secretsmanager:",
+			"demo-paid-kwd", "demo-authorized", "demo-pending",
+			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1",
+		} {
+			if !strings.Contains(banner, want) {
+				t.Errorf("the banner lacks %q:\n%s", want, banner)
+			}
+		}
+		if n := strings.Count(banner, "curl -i"); n != 3 {
+			t.Errorf("the banner has %d curl commands, want 3", n)
+		}
+
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run after cancel: %v", err)
+		}
+		if !strings.Contains(out.String(), "Stopping") {
+			t.Fatalf("no word of stopping:\n%s", out.String())
+		}
+	})
+
+	t.Run("a taken port fails with the variable to change", func(t *testing.T) {
+		taken, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = taken.Close() }()
+		err = run(context.Background(), testEnv(map[string]string{"LOCAL_API_ADDR": taken.Addr().String()}), io.Discard, io.Discard, logger)
+		if err == nil || !strings.Contains(err.Error(), "LOCAL_API_ADDR") {
+			t.Fatalf("got %v, want an error naming LOCAL_API_ADDR", err)
+		}
+	})
+}

@@ -1,0 +1,75 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// buildJob is one function binary to compile.
+type buildJob struct {
+	// Name is the function's logical id; the binary goes to <out>/<Name>/bootstrap.
+	Name string
+	// Package is the Go package, relative to the template's directory.
+	Package string
+}
+
+// buildFunctions compiles each function as Lambda's provided.al2023 runtime
+// expects it (a static "bootstrap" without the RPC mode), for this machine's
+// GOOS and GOARCH, and returns the binary path per function. Builds run two
+// at a time; the Go build cache makes repeated packages cheap.
+func buildFunctions(ctx context.Context, dir, out string, jobs []buildJob) (map[string]string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, errors.New("the go command is not on PATH; it is needed to build the functions")
+	}
+	var (
+		mu   sync.Mutex
+		bins = make(map[string]string, len(jobs))
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 2)
+	)
+	for _, job := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			bin := filepath.Join(out, job.Name, "bootstrap")
+			err := buildOne(ctx, goBin, dir, job.Package, bin)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("build %s (%s): %w", job.Name, job.Package, err))
+				return
+			}
+			bins[job.Name] = bin
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return bins, nil
+}
+
+func buildOne(ctx context.Context, goBin, dir, pkg, bin string) error {
+	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", "lambda.norpc", "-o", bin, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(output.String()); msg != "" {
+			return fmt.Errorf("%w\n%s", err, msg)
+		}
+		return err
+	}
+	return nil
+}
