@@ -14,11 +14,13 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 
 ## local: the whole stack on this machine (moto, Ottu sandbox, API and Lambda endpoints on :3000)
 local: deps
-	$(GO) run ./cmd/local
+	$(GO) build -o build/local ./cmd/local
+	./build/local
 
 ## sandbox: the Ottu sandbox alone on :8081
 sandbox:
-	$(GO) run ./cmd/ottu-sandbox
+	$(GO) build -o build/ottu-sandbox ./cmd/ottu-sandbox
+	./build/ottu-sandbox
 
 ## test: every test, against moto's server and the Ottu sandbox (both started by the tests)
 test: deps

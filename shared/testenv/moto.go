@@ -47,6 +47,13 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 		}
 		port = strconv.Itoa(p)
 	}
+	// A server already on the port would answer the readiness check in
+	// place of ours: refuse a taken port up front.
+	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w", net.JoinHostPort(host, port), err)
+	}
+	_ = l.Close()
 	cmd := exec.Command(bin, "-H", host, "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
@@ -68,7 +75,7 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 		}
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("moto_server exited before it answered (is port %s free?): %v", port, err)
+			return nil, fmt.Errorf("moto_server exited before it answered (is port %s free?): %w", port, err)
 		case <-ctx.Done():
 			m.Stop()
 			return nil, ctx.Err()
