@@ -128,7 +128,7 @@ func TestResponseTable(t *testing.T) {
 		}
 	})
 
-	t.Run("a key Ottu holds for another operation is a 422 tracking_key_reused", func(t *testing.T) {
+	t.Run("a key Ottu holds for a refund of another amount is a 422 tracking_key_reused", func(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.post(ctx, ottu.Refund, "row-ottu-held", body(sid, "1.000"))
 		// A different request whose record is gone (another deployment, or
@@ -178,8 +178,8 @@ func TestResponseTable(t *testing.T) {
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
 		resp := s.post(tctx, ottu.Refund, "row-504", body(sid, "1.000"))
 		cancel()
-		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
-			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown || resp.Headers["Retry-After"] != "5" {
+			t.Fatalf("got %d %v %+v, want 504 with Retry-After 5 (the lease grace)", resp.StatusCode, resp.Headers, p)
 		}
 		if rec := s.record("row-504"); rec.Status != operation.StatusUnknown {
 			t.Fatalf("record status %s, want unknown", rec.Status)
@@ -469,4 +469,103 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("condition not reached in 10s")
+}
+
+// TestOperationStatus reads records, and refreshes a queued refund that has
+// since settled at Ottu.
+func TestOperationStatus(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	status := func(key, query string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		ev := events.APIGatewayV2HTTPRequest{PathParameters: map[string]string{"tracking_key": key}, QueryStringParameters: map[string]string{}}
+		if query != "" {
+			ev.QueryStringParameters["refresh"] = query
+		}
+		ev.RequestContext.HTTP.Method = "GET"
+		resp, err := (&handler.OperationStatus{Service: s.deps.Service}).Invoke(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	type view struct {
+		Status    string  `json:"status"`
+		Amount    *string `json:"amount"`
+		SessionID *string `json:"session_id"`
+		OrderNo   *string `json:"order_no"`
+		Attempts  int     `json:"attempts"`
+		Ottu      struct {
+			Result string `json:"result"`
+		} `json:"ottu"`
+	}
+	read := func(resp events.APIGatewayV2HTTPResponse) view {
+		t.Helper()
+		var v view
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &v) != nil {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		return v
+	}
+
+	sid := paid(s, "10.000")
+	s.fault(sandbox.Fault{Kind: sandbox.FaultQueueRefund, Settle: sandbox.SettleSuccess, SettleAfterMS: 3_600_000})
+	if resp := s.post(ctx, ottu.Refund, "status-queued", body(sid, "2.500")); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"result":"queued"`) {
+		t.Fatalf("queued refund: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	t.Run("a record shows the request, its status and Ottu's last body", func(t *testing.T) {
+		v := read(status("status-queued", ""))
+		if v.Status != "succeeded" || v.Amount == nil || *v.Amount != "2.500" || v.SessionID == nil || *v.SessionID != sid || v.OrderNo != nil || v.Attempts != 1 || v.Ottu.Result != "queued" {
+			t.Fatalf("record %+v", v)
+		}
+	})
+	t.Run("refresh asks Ottu with the same key and stores the settled result", func(t *testing.T) {
+		if _, err := s.sandbox.Settle(sid, sandbox.SettleRequest{TrackingKey: "status-queued", Result: sandbox.SettleSuccess}); err != nil {
+			t.Fatal(err)
+		}
+		v := read(status("status-queued", "true"))
+		if v.Status != "succeeded" || v.Ottu.Result != "success" {
+			t.Fatalf("refreshed record %+v", v)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children after a refresh, want 1", n)
+		}
+		if v := read(status("status-queued", "")); v.Ottu.Result != "success" {
+			t.Fatalf("the refreshed body was not stored: %+v", v)
+		}
+	})
+	t.Run("refresh of a failed record is refused, since it would perform the refund", func(t *testing.T) {
+		s.post(ctx, ottu.Refund, "status-failed", body(sid, "99.000"))
+		resp := status("status-failed", "true")
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeRefreshNotSafe {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if n := len(s.children(sid)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+	})
+	t.Run("an unknown key is a 404", func(t *testing.T) {
+		if resp := status("status-none", ""); resp.StatusCode != 404 || problemOf(t, resp).Code != operation.CodeNotFound {
+			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("refresh with a value other than true or false is a 400", func(t *testing.T) {
+		if resp := status("status-queued", "yes"); resp.StatusCode != 400 {
+			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+		}
+	})
+}
+
+// TestUnknownOutcomeOfAnInternalOperation: Ottu keeps no key for cancel, so
+// the 504 tells the merchant to check the state rather than promising a
+// replay.
+func TestUnknownOutcomeOfAnInternalOperation(t *testing.T) {
+	s := newStack(t)
+	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "cancel"})
+	resp := s.post(context.Background(), ottu.Cancel, "cancel-dropped", body("demo-pending", ""))
+	p := problemOf(t, resp)
+	if resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown || !strings.Contains(p.Detail, "check the transaction's state") {
+		t.Fatalf("got %d %+v", resp.StatusCode, p)
+	}
 }

@@ -39,7 +39,7 @@ const (
 	DefaultAPIVersion          = 2
 	DefaultRecordRetentionDays = 30
 	DefaultDeadlineMargin      = 3 * time.Second
-	DefaultLeaseGrace          = 30 * time.Second
+	DefaultLeaseGrace          = 5 * time.Minute
 	DefaultSecretsCacheTTL     = 5 * time.Minute
 	DefaultMaxBodyBytes        = 64 << 10
 	DefaultLogLevel            = slog.LevelInfo

@@ -27,8 +27,8 @@ type OperationStatus struct {
 type recordView struct {
 	TrackingKey string           `json:"tracking_key"`
 	Operation   string           `json:"operation"`
-	SessionID   string           `json:"session_id,omitempty"`
-	OrderNo     string           `json:"order_no,omitempty"`
+	SessionID   *string          `json:"session_id"`
+	OrderNo     *string          `json:"order_no"`
 	Amount      *string          `json:"amount"`
 	Status      operation.Status `json:"status"`
 	Attempts    int              `json:"attempts"`
@@ -65,22 +65,28 @@ func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTP
 	view := recordView{
 		TrackingKey: rec.TrackingKey,
 		Operation:   rec.Operation,
-		SessionID:   rec.SessionID,
-		OrderNo:     rec.OrderNo,
+		SessionID:   nullable(rec.SessionID),
+		OrderNo:     nullable(rec.OrderNo),
+		Amount:      nullable(rec.Amount),
 		Status:      rec.Status,
 		Attempts:    rec.Attempts,
 		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
 		UpdatedAt:   rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		Ottu:        rec.OttuBody,
 	}
-	if rec.Amount != "" {
-		view.Amount = &rec.Amount
-	}
 	if !json.Valid(view.Ottu) {
 		view.Ottu = json.RawMessage("null")
 	}
 	body, _ := json.Marshal(view)
 	return jsonResponse(http.StatusOK, body, headers), nil
+}
+
+// nullable writes "" as JSON null: the contract's record always has the field.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (h *OperationStatus) logger() *slog.Logger {

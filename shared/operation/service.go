@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
@@ -44,7 +46,7 @@ type Service struct {
 // Defaults used when the Service fields are zero.
 const (
 	DefaultRetention     = 30 * 24 * time.Hour
-	DefaultLeaseGrace    = 30 * time.Second
+	DefaultLeaseGrace    = 5 * time.Minute
 	DefaultBudget        = 30 * time.Second
 	DefaultRecordTimeout = 2 * time.Second
 )
@@ -176,14 +178,14 @@ func outcomeOf(req Request, resp *ottu.OperationResponse, err error) outcome {
 	case ottu.KindOutcomeUnknown:
 		o.status, o.holdLease = StatusUnknown, true
 		e.Code = CodeOutcomeUnknown
-		e.Detail = fmt.Sprintf("Ottu did not answer in time, so whether the %s was done is unknown. Retry with the same Tracking-Key: Ottu then answers with the first attempt's result instead of doing it again.", req.Operation)
+		e.Detail = fmt.Sprintf("Ottu did not answer in time, so whether the %s was done is unknown. %s", req.Operation, retryAdvice(req.Operation))
 	default: // unavailable
 		e.Code = CodeOttuUnavailable
 		if oe.Sent {
 			o.status, o.holdLease = StatusUnknown, true
-			e.Detail = fmt.Sprintf("Ottu answered with an error or something unreadable%s, so the %s may or may not have been done; retry with the same Tracking-Key.", statusSuffix(oe.StatusCode), req.Operation)
+			e.Detail = fmt.Sprintf("Ottu answered with an error or something unreadable%s, so whether the %s was done is unknown. %s", statusSuffix(oe.StatusCode), req.Operation, retryAdvice(req.Operation))
 		} else {
-			e.Detail = fmt.Sprintf("Ottu could not be reached; nothing was sent, so the %s was not done. Retry with the same Tracking-Key.", req.Operation)
+			e.Detail = fmt.Sprintf("Ottu could not be called (%s); nothing was sent, so the %s was not done. Retry with the same Tracking-Key.", oe.Detail, req.Operation)
 		}
 		if oe.RetryAfter != "" {
 			e.RetryAfter = parseRetryAfter(oe.RetryAfter)
@@ -193,13 +195,27 @@ func outcomeOf(req Request, resp *ottu.OperationResponse, err error) outcome {
 	return o
 }
 
+// retryAdvice says how to retry after an unknown outcome. Ottu replays
+// external operations by Tracking-Key; it keeps no key for internal ones.
+func retryAdvice(op ottu.Operation) string {
+	if op.External() {
+		return "Retry with the same Tracking-Key after the Retry-After delay: Ottu then answers with the first attempt's result instead of doing it again."
+	}
+	return fmt.Sprintf("Ottu keeps no Tracking-Key for %s: check the transaction's state (inquiry or Ottu's dashboard) before retrying; a retry after it was done is rejected as not allowed in the new state.", op)
+}
+
 // record writes the outcome, fenced on our lease, on a context of its own so
 // that a caller at its deadline still gets its outcome stored.
 func (s *Service) record(ctx context.Context, req Request, leaseID string, o outcome) {
 	now := s.now()
 	var leaseUntil time.Time
 	if o.holdLease {
+		// Ottu stores a key only once the operation succeeds: until it has
+		// finished the first request, a second one could start another.
 		leaseUntil = now.Add(s.leaseGrace())
+		if o.err != nil {
+			o.err.RetryAfter = s.leaseGrace()
+		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
 	defer cancel()
@@ -208,7 +224,7 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		LeaseID:     leaseID,
 		Status:      o.status,
 		OttuStatus:  o.ottuStatus,
-		OttuBody:    o.body,
+		OttuBody:    storable(o.body),
 		ErrorCode:   string(o.code),
 		Now:         now,
 		LeaseUntil:  leaseUntil,
@@ -300,6 +316,28 @@ func reusedAtOttu(req Request, resp *ottu.OperationResponse) *Error {
 	return &Error{Code: CodeTrackingKeyReused, TrackingKey: req.TrackingKey, Ottu: resp.Raw,
 		Detail: fmt.Sprintf("Ottu already holds Tracking-Key %q for a %s of %s and answered with that operation; nothing new was done. Send a new Tracking-Key.",
 			req.TrackingKey, resp.Operation, resp.Amount)}
+}
+
+// maxStoredBody keeps a record well inside DynamoDB's 400 KB item limit.
+const maxStoredBody = 300 << 10
+
+// storable makes Ottu's body safe to record: valid UTF-8 JSON under the
+// size limit. An outcome must never be lost because of its body.
+func storable(body json.RawMessage) json.RawMessage {
+	if len(body) == 0 {
+		return body
+	}
+	if !utf8.Valid(body) {
+		body = json.RawMessage(strings.ToValidUTF8(string(body), "\uFFFD"))
+	}
+	if len(body) <= maxStoredBody && json.Valid(body) {
+		return body
+	}
+	marker, _ := json.Marshal(map[string]string{
+		"result": resultOf(body),
+		"note":   "Ottu's response was too large or unreadable to store; ask Ottu for the details.",
+	})
+	return marker
 }
 
 func describe(rec *Record) string {

@@ -427,8 +427,15 @@ func (c *Client) credentials(ctx context.Context, permission string, refresh boo
 			return Credentials{}, &Error{Kind: KindUnavailable,
 				Detail: "no time was left to load the Ottu credentials; nothing was sent", Err: err}
 		}
-		return Credentials{}, &Error{Kind: KindAuth,
-			Detail: fmt.Sprintf("the Ottu credentials for %s could not be loaded", permission), Err: err}
+		var bad interface{ InvalidCredentials() bool }
+		if errors.As(err, &bad) && bad.InvalidCredentials() {
+			return Credentials{}, &Error{Kind: KindAuth,
+				Detail: fmt.Sprintf("the Ottu credentials for %s are misconfigured", permission), Err: err}
+		}
+		// The secret store itself failed (network, throttling, access):
+		// nothing was sent, and a retry may well succeed.
+		return Credentials{}, &Error{Kind: KindUnavailable,
+			Detail: fmt.Sprintf("the Ottu credentials for %s could not be loaded; nothing was sent", permission), Err: err}
 	}
 	if err := creds.Validate(); err != nil {
 		return Credentials{}, &Error{Kind: KindAuth,
@@ -534,7 +541,13 @@ func classify(resp *http.Response, body []byte) (int, []byte, error) {
 		e.Kind = KindAuth
 		e.Detail = "Ottu refused the permission (HTTP 403): give the Ottu user the permission this call needs, or use the API key"
 		return 0, nil, e
-	case status == http.StatusTooManyRequests || status >= 500:
+	case status == http.StatusTooManyRequests:
+		// Throttled: Ottu turned the request away without processing it.
+		e.Kind, e.Sent = KindUnavailable, false
+		e.RetryAfter = resp.Header.Get("Retry-After")
+		e.Detail = "Ottu is throttling requests (HTTP 429): try again later"
+		return 0, nil, e
+	case status >= 500:
 		e.Kind = KindUnavailable
 		e.RetryAfter = resp.Header.Get("Retry-After")
 		e.Detail = fmt.Sprintf("Ottu is unavailable (HTTP %d): try again later", status)

@@ -190,7 +190,7 @@ func TestOperationClassifiesOttuAnswers(t *testing.T) {
 		{name: "another 4xx with an empty object is rejected with our own sentence", status: 418, body: []byte(`{}`),
 			wantKind: ottu.KindRejected, wantDetail: "Ottu rejected the request (HTTP 418)", wantBody: true},
 		{name: "a 429 is unavailable and carries Retry-After", status: 429, body: fixture(t, "error_429.json"), header: map[string]string{"Retry-After": "30"},
-			wantKind: ottu.KindUnavailable, wantDetail: "throttled", wantRetry: "30", wantBody: true},
+			wantKind: ottu.KindUnavailable, wantDetail: "throttling", wantRetry: "30", wantBody: true},
 		{name: "a 500 is unavailable", status: 500, body: fixture(t, "error_500.json"),
 			wantKind: ottu.KindUnavailable, wantDetail: "HTTP 500", wantBody: true},
 		{name: "a 503 is unavailable and carries Retry-After", status: 503, body: []byte(`{"detail":"maintenance"}`), header: map[string]string{"Retry-After": "120"},
@@ -240,8 +240,9 @@ func TestOperationClassifiesOttuAnswers(t *testing.T) {
 			if e.Kind != tt.wantKind {
 				t.Fatalf("kind %v, want %v (%v)", e.Kind, tt.wantKind, err)
 			}
-			if e.StatusCode != tt.status || !e.Sent {
-				t.Errorf("StatusCode %d Sent %v, want %d true", e.StatusCode, e.Sent, tt.status)
+			// Only a throttled request is known to have been turned away unprocessed.
+			if wantSent := tt.status != 429; e.StatusCode != tt.status || e.Sent != wantSent {
+				t.Errorf("StatusCode %d Sent %v, want %d %v", e.StatusCode, e.Sent, tt.status, wantSent)
 			}
 			if !strings.Contains(e.Detail, tt.wantDetail) {
 				t.Errorf("Detail %q does not contain %q", e.Detail, tt.wantDetail)
@@ -628,17 +629,27 @@ func TestCredentials(t *testing.T) {
 			t.Fatalf("got %v after %d requests and %d provider calls", err, len(f.requests()), len(p.calls))
 		}
 	})
-	t.Run("a provider failure is an auth failure and nothing is sent", func(t *testing.T) {
+	t.Run("a secret store failure is unavailable and nothing is sent", func(t *testing.T) {
 		f := newFakeOttu(t, answer(200, "application/json", []byte(`{}`)))
-		cause := errors.New("secrets manager: access denied")
+		cause := errors.New("secrets manager: throttled")
 		p := &rotatingProvider{err: cause}
 		_, err := newClient(t, ottu.Config{BaseURL: f.URL, Credentials: p}).Operation(context.Background(), refundReq())
 		e := asError(t, err)
-		if e.Kind != ottu.KindAuth || e.Sent || !errors.Is(err, cause) || len(f.requests()) != 0 {
+		if e.Kind != ottu.KindUnavailable || e.Sent || !errors.Is(err, cause) || len(f.requests()) != 0 {
 			t.Fatalf("got %+v after %d requests", e, len(f.requests()))
 		}
 		if !strings.Contains(e.Detail, "payment.refund") {
 			t.Errorf("Detail %q does not name the permission", e.Detail)
+		}
+	})
+	t.Run("a misconfigured secret is an auth failure and nothing is sent", func(t *testing.T) {
+		f := newFakeOttu(t, answer(200, "application/json", []byte(`{}`)))
+		cause := invalidSecret{}
+		p := &rotatingProvider{err: cause}
+		_, err := newClient(t, ottu.Config{BaseURL: f.URL, Credentials: p}).Operation(context.Background(), refundReq())
+		e := asError(t, err)
+		if e.Kind != ottu.KindAuth || e.Sent || len(f.requests()) != 0 {
+			t.Fatalf("got %+v after %d requests", e, len(f.requests()))
 		}
 	})
 	t.Run("incomplete credentials are an auth failure and nothing is sent", func(t *testing.T) {
@@ -981,3 +992,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("redaction hid too much: %v / %v", userCfg, userCreds)
 	}
 }
+
+// invalidSecret is a provider error saying the secret itself is wrong.
+type invalidSecret struct{}
+
+func (invalidSecret) Error() string {
+	return "secret ottu-api has neither api_key nor username and password"
+}
+func (invalidSecret) InvalidCredentials() bool { return true }

@@ -91,6 +91,10 @@ func (e *InvalidSecretError) Error() string {
 	return "secret " + e.SecretID + " " + e.Problem
 }
 
+// InvalidCredentials tells the Ottu client that fixing the secret, not
+// retrying, is what helps.
+func (e *InvalidSecretError) InvalidCredentials() bool { return true }
+
 func invalid(id, format string, args ...any) error {
 	return &InvalidSecretError{SecretID: id, Problem: fmt.Sprintf(format, args...)}
 }
