@@ -64,7 +64,7 @@ func ParseCallback(body []byte, contentType string) (Fields, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
+	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, errors.New("the body is not a JSON object")
 	}
 	if dec.More() {

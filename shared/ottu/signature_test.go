@@ -151,6 +151,7 @@ func TestParseCallback(t *testing.T) {
 		{name: "a form body is read", body: "amount=1.000&state=paid", contentType: "application/x-www-form-urlencoded"},
 		{name: "a JSON list is refused", body: `[1,2]`, contentType: "application/json", wantErr: true},
 		{name: "data after the object is refused", body: `{"a":1}{"b":2}`, contentType: "application/json", wantErr: true},
+		{name: "a JSON null is refused", body: `null`, contentType: "application/json", wantErr: true},
 		{name: "broken JSON is refused", body: `{"a":`, contentType: "", wantErr: true},
 		{name: "a broken form is refused", body: "a=%zz", contentType: "application/x-www-form-urlencoded", wantErr: true},
 	}
