@@ -434,15 +434,24 @@ func (p *pool) take(proc *process, id string) *invocation {
 	return inv
 }
 
-func (p *pool) respond(proc *process, w http.ResponseWriter, r *http.Request) {
+// readResult reads a function's response or error body and takes the
+// invocation it answers; on failure it has answered the runtime.
+func (p *pool) readResult(proc *process, w http.ResponseWriter, r *http.Request, what string) ([]byte, *invocation) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRuntimeBody))
 	if err != nil {
-		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the response is too large")
-		return
+		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the "+what+" is too large")
+		return nil, nil
 	}
 	inv := p.take(proc, r.PathValue("id"))
 	if inv == nil {
 		runtimeAnswer(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+r.PathValue("id")+" is running in this process")
+	}
+	return body, inv
+}
+
+func (p *pool) respond(proc *process, w http.ResponseWriter, r *http.Request) {
+	body, inv := p.readResult(proc, w, r, "response")
+	if inv == nil {
 		return
 	}
 	// A streamed response that failed half-way reports its error in trailers.
@@ -459,14 +468,8 @@ func (p *pool) respond(proc *process, w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pool) fail(proc *process, w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRuntimeBody))
-	if err != nil {
-		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the error is too large")
-		return
-	}
-	inv := p.take(proc, r.PathValue("id"))
+	body, inv := p.readResult(proc, w, r, "error")
 	if inv == nil {
-		runtimeAnswer(w, http.StatusBadRequest, "InvalidRequestID", "no invocation "+r.PathValue("id")+" is running in this process")
 		return
 	}
 	inv.finish(nil, parseFunctionError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type")))

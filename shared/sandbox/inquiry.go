@@ -19,21 +19,8 @@ const (
 // serveInquiry is POST /b/pbl/v2/inquiry/ and /b/pbl/v1/inquiry/{order_no}.
 func (s *Server) serveInquiry(w http.ResponseWriter, r *http.Request, version int, pathOrderNo string) {
 	info := infoFrom(r.Context())
-	p, ok := s.authenticate(w, r, version)
+	p, m, ok := s.readOttuRequest(w, r, version)
 	if !ok {
-		return
-	}
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r, http.MethodPost)
-		return
-	}
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	m, bad := parseObject(body)
-	if bad != nil {
-		writeJSON(w, http.StatusBadRequest, bad.body)
 		return
 	}
 	req, errs := parseInquiry(m, version, pathOrderNo)

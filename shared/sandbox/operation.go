@@ -26,21 +26,8 @@ const (
 // Tracking-Key and the transaction under the lock.
 func (s *Server) serveOperation(w http.ResponseWriter, r *http.Request, version int, pathOrderNo string) {
 	info := infoFrom(r.Context())
-	p, ok := s.authenticate(w, r, version)
+	p, m, ok := s.readOttuRequest(w, r, version)
 	if !ok {
-		return
-	}
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r, http.MethodPost)
-		return
-	}
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	m, bad := parseObject(body)
-	if bad != nil {
-		writeJSON(w, http.StatusBadRequest, bad.body)
 		return
 	}
 	req, errs := parseOperation(m, version, pathOrderNo)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -274,4 +275,28 @@ func parseInquiry(m map[string]json.RawMessage, version int, pathOrderNo string)
 		return req, nil
 	}
 	return req, errs
+}
+
+// readOttuRequest does what every Ottu endpoint does first, in Ottu's order:
+// authenticate, insist on POST, read the body and parse it as an object. On
+// failure it has answered and ok is false.
+func (s *Server) readOttuRequest(w http.ResponseWriter, r *http.Request, version int) (principal, map[string]json.RawMessage, bool) {
+	p, ok := s.authenticate(w, r, version)
+	if !ok {
+		return p, nil, false
+	}
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, r, http.MethodPost)
+		return p, nil, false
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return p, nil, false
+	}
+	m, bad := parseObject(body)
+	if bad != nil {
+		writeJSON(w, http.StatusBadRequest, bad.body)
+		return p, nil, false
+	}
+	return p, m, true
 }
