@@ -29,6 +29,9 @@ type Moto struct {
 	cmd      *exec.Cmd
 }
 
+// errPortTaken marks a start that failed because the port was in use.
+var errPortTaken = errors.New("port taken")
+
 // StartMoto starts moto_server on addr ("127.0.0.1:0" picks a free port) and
 // waits until it answers. The server dies with this process.
 func StartMoto(ctx context.Context, addr string) (*Moto, error) {
@@ -40,18 +43,29 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto address %q: %w", addr, err)
 	}
-	if port == "0" {
+	if port != "0" {
+		return startMoto(ctx, bin, host, port)
+	}
+	// A free port can be taken by another process (parallel test packages)
+	// between asking and binding: try a few.
+	for attempt := 1; ; attempt++ {
 		p, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
-		port = strconv.Itoa(p)
+		m, err := startMoto(ctx, bin, host, strconv.Itoa(p))
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
+			return m, err
+		}
 	}
+}
+
+func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 	// A server already on the port would answer the readiness check in
 	// place of ours: refuse a taken port up front.
 	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w", net.JoinHostPort(host, port), err)
+		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w: %w", net.JoinHostPort(host, port), errPortTaken, err)
 	}
 	_ = l.Close()
 	cmd := exec.Command(bin, "-H", host, "-p", port)
@@ -75,7 +89,7 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 		}
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("moto_server exited before it answered (is port %s free?): %w", port, err)
+			return nil, fmt.Errorf("moto_server exited before it answered (is port %s free?): %w: %w", port, errPortTaken, err)
 		case <-ctx.Done():
 			m.Stop()
 			return nil, ctx.Err()
