@@ -103,6 +103,8 @@ func (s *Store) Claim(ctx context.Context, c operation.Claim) (*operation.Record
 			// A fresh write found no item: the TTL sweep removed it meanwhile.
 			mode = claimLive
 			continue
+		case rec.Status == "":
+			return rec, fmt.Errorf("claim tracking key %q: %w", c.TrackingKey, operation.ErrClaimConflict)
 		case ours(rec, c):
 			// Our own write landed and was sent again (an SDK retry after a
 			// lost response): the lease is ours.
@@ -141,8 +143,11 @@ func (s *Store) tryClaim(ctx context.Context, c operation.Claim, mode claimMode)
 	}
 	if len(failed.Item) > 0 {
 		rec, err := decodeRecord(failed.Item)
-		if err != nil {
-			return false, nil, fmt.Errorf("read the conflicting record: %w", err)
+		if err != nil || rec.Status == "" {
+			// Only a write caught half-way looks like this (moto's server
+			// can show one; DynamoDB applies an update atomically): report
+			// the key as held, with no status, so the caller retries.
+			return false, &operation.Record{TrackingKey: c.TrackingKey}, nil
 		}
 		return false, rec, nil
 	}
