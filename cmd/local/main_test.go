@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
 
 // testEnv runs the command on free ports against the local stack's own test
@@ -28,31 +28,13 @@ func testEnv(overrides map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-// lockedBuffer is read by the test while run writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRun(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 
 	t.Run("it prints addresses, credentials, demo transactions and curls, and stops on cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		var out lockedBuffer
+		var out testenv.Buffer
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, testEnv(nil), &out, io.Discard, logger) }()
 

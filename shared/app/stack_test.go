@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -38,7 +37,7 @@ type stack struct {
 	secretID string
 	table    string
 	clock    *clock
-	logs     *syncBuffer
+	logs     *testenv.Buffer
 	deps     *app.Deps
 	dynamo   *trackingkey.CountingAPI
 }
@@ -61,28 +60,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	m := testenv.SharedMoto(t)
-	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &syncBuffer{}}
+	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &testenv.Buffer{}}
 
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
 	s.sandbox = sandbox.New(sandbox.Config{APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})

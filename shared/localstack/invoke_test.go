@@ -10,16 +10,17 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
 
 // lambdaServer serves the Invoke API for the echo function; out collects
 // the function's output.
-func lambdaServer(t *testing.T) (base string, out *syncBuffer) {
+func lambdaServer(t *testing.T) (base string, out *testenv.Buffer) {
 	t.Helper()
-	out = &syncBuffer{}
+	out = &testenv.Buffer{}
 	p := newPool(functionConfig{
 		Name:         "EchoFunction",
 		Binary:       echoBinary(t),
@@ -36,24 +37,6 @@ func lambdaServer(t *testing.T) (base string, out *syncBuffer) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL, out
-}
-
-// syncBuffer is a bytes.Buffer safe to read while processes write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func invokeURL(base, name string) string {

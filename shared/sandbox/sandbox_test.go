@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -10,9 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
 
 const (
@@ -28,30 +28,12 @@ func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is one sandbox behind a real HTTP server.
 type harness struct {
 	t    *testing.T
 	srv  *Server
 	ts   *httptest.Server
-	logs *syncBuffer
+	logs *testenv.Buffer
 }
 
 // testUsers cover each permission pattern the tests need.
@@ -69,7 +51,7 @@ func testUsers() map[string]User {
 // settle only when a test says so unless it changes QueueSettleDelay.
 func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	cfg := Config{
 		APIKey:             testAPIKey,
 		WebhookKey:         testWebhookKey,
