@@ -89,6 +89,7 @@ func Build(ctx context.Context, function string, getenv func(string) string, opt
 		Retention:     cfg.RecordRetention(),
 		LeaseGrace:    cfg.LeaseGrace,
 		RecordTimeout: recordTimeout(cfg.DeadlineMargin),
+		NoOttuReplay:  cfg.APIVersion == 1,
 		Now:           opts.Now,
 		Logger:        func(ctx context.Context) *slog.Logger { return obs.Logger(ctx) },
 		Observe: func(_ context.Context, op ottu.Operation, outcome string, d time.Duration) {

@@ -569,3 +569,33 @@ func TestUnknownOutcomeOfAnInternalOperation(t *testing.T) {
 		t.Fatalf("got %d %+v", resp.StatusCode, p)
 	}
 }
+
+// TestAPIv1NeverResendsAnUnknownOutcome: Ottu's Tracking-Key is documented
+// for API v2 only, so on v1 an unknown outcome is not sent again by itself.
+func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
+	s := newStack(t)
+	s.rotateSecret(map[string]string{"base_url": s.ottuURL, "username": "operator", "password": "operator-pass"})
+	s.build("refund", "OTTU_API_VERSION", "1")
+	sid := s.createTransaction(sandbox.TransactionSpec{OrderNo: "v1-order-1", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
+
+	t.Run("a v1 refund by order number succeeds", func(t *testing.T) {
+		if resp := s.post(context.Background(), ottu.Refund, "v1-ok", `{"order_no":"v1-order-1","amount":"1.000"}`); resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+	})
+	t.Run("after a dropped answer the retry is not sent, even after the grace", func(t *testing.T) {
+		s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
+		first := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
+		if p := problemOf(t, first); first.StatusCode != 504 || !strings.Contains(p.Detail, "new key") {
+			t.Fatalf("first: %d %+v", first.StatusCode, p)
+		}
+		s.clock.Advance(time.Hour)
+		retry := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
+		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
+		}
+		if n := len(s.children(sid)); n != 2 {
+			t.Fatalf("%d children, want 2 (the first refund and the dropped one, never a third)", n)
+		}
+	})
+}

@@ -67,7 +67,11 @@ func newStack(t testing.TB) *stack {
 	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &testenv.Buffer{}}
 
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
-	s.sandbox = sandbox.New(sandbox.Config{APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	s.sandbox = sandbox.New(sandbox.Config{
+		APIKey: s.apiKey, WebhookKey: "webhook-key", QueueSettleDelay: time.Hour,
+		Users:  map[string]sandbox.User{"operator": {Password: "operator-pass", Permissions: []string{sandbox.PermissionAll}}},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
 	ts := httptest.NewServer(s.sandbox.Handler())
 	t.Cleanup(func() { ts.Close(); s.sandbox.Close() })
 	s.ottuURL = ts.URL
@@ -87,13 +91,16 @@ func newStack(t testing.TB) *stack {
 }
 
 // build wires the dependencies as a cold-started function would.
-func (s *stack) build(function string) {
+func (s *stack) build(function string, extraEnv ...string) {
 	s.t.Helper()
 	env := map[string]string{
 		"OTTU_API_SECRET_ID":   s.secretID,
 		"TRACKING_KEYS_TABLE":  s.table,
 		"OTTU_DEADLINE_MARGIN": "300ms",
 		"LEASE_GRACE":          "5s",
+	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
 	}
 	deps, err := app.Build(context.Background(), function, func(k string) string { return env[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
 	if err != nil {

@@ -39,6 +39,10 @@ type Service struct {
 	Now           func() time.Time
 	NewLeaseID    func() string
 	Logger        func(context.Context) *slog.Logger
+	// NoOttuReplay is set when Ottu is not known to replay a Tracking-Key
+	// (API v1): an unknown outcome is then never sent again by itself, since
+	// a second request could perform the operation twice.
+	NoOttuReplay bool
 	// Observe, when set, is told the outcome of every Execute (metrics).
 	Observe func(ctx context.Context, op ottu.Operation, outcome string, d time.Duration)
 }
@@ -136,6 +140,10 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 		}, nil
 	}
 	wait := rec.LeaseExpiresAt.Sub(s.now())
+	if rec.Status == StatusUnknown && s.NoOttuReplay {
+		return nil, &Error{Code: CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
+			Detail: fmt.Sprintf("Whether the %s with Tracking-Key %q was done is unknown, and this Ottu API version is not known to recognise a repeated key, so it will not be sent again. Check the transaction (inquiry or Ottu's dashboard); if it was not done, send it with a new Tracking-Key.", req.Operation, req.TrackingKey)}
+	}
 	return nil, &Error{Code: CodeInProgress, TrackingKey: req.TrackingKey, RetryAfter: roundUpSeconds(wait),
 		Detail: fmt.Sprintf("An operation with Tracking-Key %q is being processed right now; retry with the same key after the Retry-After delay.", req.TrackingKey)}
 }
@@ -215,6 +223,14 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		leaseUntil = now.Add(s.leaseGrace())
 		if o.err != nil {
 			o.err.RetryAfter = s.leaseGrace()
+		}
+		if s.NoOttuReplay {
+			// Held for the record's whole life: see NoOttuReplay.
+			leaseUntil = now.Add(s.retention())
+			if o.err != nil {
+				o.err.RetryAfter = 0
+				o.err.Detail += " This Ottu API version is not known to recognise a repeated Tracking-Key: check the transaction before sending it again with a new key."
+			}
 		}
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
