@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
 
 // The environment variables Load reads.
@@ -185,39 +185,19 @@ func (r *reader) table(name string) string {
 	return ""
 }
 
-// baseURL accepts https, or http for a loopback host (the local stack). The
-// value is not quoted back: a URL can carry a password.
+// baseURL applies ottu.CheckBaseURL; the value is never quoted back, as a
+// URL can carry a password.
 func (r *reader) baseURL(name string) string {
 	v := r.get(name)
 	if v == "" {
 		return ""
 	}
-	u, err := url.Parse(v)
-	switch {
-	case err != nil || u.Host == "" || u.Opaque != "":
-		r.fail(name, " must be an absolute URL such as https://merchant.ottu.net")
-	case u.User != nil:
-		r.fail(name, " must not carry a user or password")
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		r.fail(name, " must not have a query or fragment")
-	case u.Scheme == "https":
-		return strings.TrimRight(u.String(), "/")
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-		return strings.TrimRight(u.String(), "/")
-	case u.Scheme == "http":
-		r.fail(name, " must use https (plain http is accepted only for localhost)")
-	default:
-		r.fail(name, " must be an https URL such as https://merchant.ottu.net")
+	clean, err := ottu.CheckBaseURL(v)
+	if err != nil {
+		r.fail(name, " %s", err)
+		return ""
 	}
-	return ""
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return clean
 }
 
 func (r *reader) apiVersion() int {

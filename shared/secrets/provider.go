@@ -110,9 +110,9 @@ func parseAPISecret(id, text string) (*apiSecret, error) {
 		return nil, err
 	}
 	if s.baseURL != "" {
-		clean, problem := checkBaseURL(s.baseURL)
-		if problem != "" {
-			return nil, invalid(id, "field base_url %s", problem)
+		clean, err := ottu.CheckBaseURL(s.baseURL)
+		if err != nil {
+			return nil, invalid(id, "field base_url %s", err)
 		}
 		s.baseURL = clean
 	}

@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -150,38 +148,4 @@ func stringField(id string, fields map[string]json.RawMessage, name, where strin
 		return "", invalid(id, "field %s must be a JSON string", where)
 	}
 	return s, nil
-}
-
-// checkBaseURL accepts https, or http for a loopback host (the local
-// sandbox), with no user, query or fragment, and trims a trailing slash. The
-// returned problem never quotes the URL.
-func checkBaseURL(raw string) (string, string) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Opaque != "" {
-		return "", "must be an absolute URL such as https://merchant.ottu.net"
-	}
-	if u.User != nil {
-		return "", "must not carry a user or password: put credentials in api_key or username and password"
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return "", "must not have a query or fragment: use the host alone, such as https://merchant.ottu.net"
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return "", "must use https (plain http is accepted only for localhost)"
-		}
-	default:
-		return "", "must be an https URL such as https://merchant.ottu.net"
-	}
-	return strings.TrimRight(u.String(), "/"), ""
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
