@@ -84,7 +84,7 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 	}
 	req, key, err := parseOperationBody(h.Op, payload, directFields)
 	if err == nil && key == "" {
-		err = fieldError(operation.CodeInvalidTrackingKey, "tracking_key",
+		err = operation.Invalid(operation.CodeInvalidTrackingKey, "tracking_key",
 			"tracking_key is required in a direct invocation, so that a retry by Step Functions cannot repeat the operation; derive it from the execution, e.g. States.Format('{}-refund', $$.Execution.Name).")
 	}
 	if err != nil {

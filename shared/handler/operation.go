@@ -35,11 +35,9 @@ type Operation struct {
 // Invoke is the Lambda entry point: it tells an API Gateway event from a
 // direct invocation and answers each in its own form.
 func (h *Operation) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	if isHTTPEvent(payload) {
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return problemResponse(&operation.Error{Code: operation.CodeInvalidRequest, Detail: "The API Gateway event could not be read."}, nil), nil
-		}
+	// One decode serves both: only API Gateway sets requestContext.http.
+	var ev events.APIGatewayV2HTTPRequest
+	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
 		return h.HTTP(ctx, ev), nil
 	}
 	return h.Direct(ctx, payload)
@@ -105,7 +103,7 @@ func trackingKeyFromHeaders(headers map[string]string, newKey func() string) (st
 	ik, hasIK := lowerHeader(headers, "idempotency-key")
 	switch {
 	case hasTK && hasIK && tk != ik:
-		return "", fieldError(operation.CodeInvalidTrackingKey, "Tracking-Key",
+		return "", operation.Invalid(operation.CodeInvalidTrackingKey, "Tracking-Key",
 			"Tracking-Key and Idempotency-Key are both present and differ; send one of them, or the same value in both.")
 	case !hasTK && !hasIK:
 		return newKey(), nil
@@ -125,17 +123,6 @@ func lowerHeader(headers map[string]string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func isHTTPEvent(payload json.RawMessage) bool {
-	var probe struct {
-		RequestContext struct {
-			HTTP *struct {
-				Method string `json:"method"`
-			} `json:"http"`
-		} `json:"requestContext"`
-	}
-	return json.Unmarshal(payload, &probe) == nil && probe.RequestContext.HTTP != nil
 }
 
 func requestIDOf(ctx context.Context, ev events.APIGatewayV2HTTPRequest) string {

@@ -26,6 +26,10 @@ type recordingExecutor struct {
 }
 
 func (r *recordingExecutor) Execute(_ context.Context, req operation.Request) (*operation.Result, error) {
+	// The service validates every request before anything else.
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
 	r.got = append(r.got, req)
 	if r.err != nil {
 		return nil, r.err

@@ -91,21 +91,17 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	}
 	if raw, ok := fields["amount"]; ok && !isNull(raw) {
 		if !op.TakesAmount() {
-			return req, "", fieldError(operation.CodeAmountNotApplicable, "amount",
-				fmt.Sprintf("%s does not take an amount (only capture and refund do); leave amount out.", op))
+			return req, "", operation.AmountNotApplicable(op)
 		}
 		d, ok, err := amount.ParseJSON(raw)
 		if err != nil || !ok {
-			return req, "", fieldError(operation.CodeInvalidAmount, "amount",
+			return req, "", operation.Invalid(operation.CodeInvalidAmount, "amount",
 				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500".`)
 		}
 		req.Amount = &d
 	}
 	if raw, ok := fields["extra"]; ok && !isNull(raw) {
-		if raw[0] != '{' {
-			return req, "", fieldError(operation.CodeInvalidRequest, "extra", `extra must be a JSON object, such as {"reason": "customer return"}.`)
-		}
-		req.Extra = raw
+		req.Extra = raw // the domain checks it is an object
 	}
 	return req, key, nil
 }
@@ -117,16 +113,12 @@ func stringField(fields map[string]json.RawMessage, name string) (string, error)
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fieldError(operation.CodeInvalidRequest, name, name+" must be a string.")
+		return "", operation.Invalid(operation.CodeInvalidRequest, name, name+" must be a string.")
 	}
 	if s == "" {
-		return "", fieldError(operation.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
+		return "", operation.Invalid(operation.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
 	}
 	return s, nil
-}
-
-func fieldError(code operation.Code, field, detail string) error {
-	return &operation.Error{Code: code, Detail: detail, Fields: []operation.FieldError{{Field: field, Detail: detail}}}
 }
 
 func isNull(raw json.RawMessage) bool {

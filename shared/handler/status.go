@@ -53,7 +53,7 @@ func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTP
 	case "true", "1":
 		refresh = true
 	default:
-		return problemResponse(fieldError(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers), nil
+		return problemResponse(operation.Invalid(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers), nil
 	}
 	headers["Tracking-Key"] = key
 	rec, err := h.Service.Status(ctx, key, refresh)

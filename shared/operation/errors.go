@@ -3,7 +3,10 @@ package operation
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
 
 // Code is the machine-readable reason of a failure, the `code` of the
@@ -72,10 +75,22 @@ func CodeOf(err error) Code {
 	return ""
 }
 
-func invalid(code Code, field, detail string) *Error {
+// Invalid is a malformed-request error pointing at one field.
+func Invalid(code Code, field, detail string) *Error {
 	e := &Error{Code: code, Detail: detail}
 	if field != "" {
 		e.Fields = []FieldError{{Field: field, Detail: detail}}
 	}
 	return e
+}
+
+// AmountNotApplicable refuses an amount on an operation that takes none.
+func AmountNotApplicable(op ottu.Operation) *Error {
+	return Invalid(CodeAmountNotApplicable, "amount", fmt.Sprintf("%s does not take an amount (only capture and refund do); leave amount out.", op))
+}
+
+// inProgress answers a caller whose key another request holds.
+func inProgress(key string, retryAfter time.Duration) *Error {
+	return &Error{Code: CodeInProgress, TrackingKey: key, RetryAfter: retryAfter,
+		Detail: fmt.Sprintf("An operation with Tracking-Key %q is being processed right now; retry with the same key after the Retry-After delay.", key)}
 }

@@ -36,14 +36,14 @@ type Request struct {
 // characters.
 func ValidateTrackingKey(key string) error {
 	if key == "" {
-		return invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
+		return Invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
 	}
 	if len(key) > MaxTrackingKeyLength {
-		return invalid(CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
+		return Invalid(CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e {
-			return invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
+			return Invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
 		}
 	}
 	return nil
@@ -53,34 +53,34 @@ func ValidateTrackingKey(key string) error {
 // built it.
 func (r Request) Validate() error {
 	if _, err := ottu.ParseOperation(string(r.Operation)); err != nil {
-		return invalid(CodeInvalidRequest, "operation", err.Error())
+		return Invalid(CodeInvalidRequest, "operation", err.Error())
 	}
 	if err := ValidateTrackingKey(r.TrackingKey); err != nil {
 		return err
 	}
 	if r.SessionID == "" && r.OrderNo == "" {
-		return invalid(CodeInvalidRequest, "session_id", "Send session_id or order_no (or both) to name the payment transaction.")
+		return Invalid(CodeInvalidRequest, "session_id", "Send session_id or order_no (or both) to name the payment transaction.")
 	}
 	for field, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo} {
 		if len(v) > maxIDLength {
-			return invalid(CodeInvalidRequest, field, fmt.Sprintf("%s is %d characters long; at most %d are accepted.", field, len(v), maxIDLength))
+			return Invalid(CodeInvalidRequest, field, fmt.Sprintf("%s is %d characters long; at most %d are accepted.", field, len(v), maxIDLength))
 		}
 		if strings.TrimSpace(v) != v {
-			return invalid(CodeInvalidRequest, field, field+" has leading or trailing spaces; send the identifier exactly as Ottu gave it.")
+			return Invalid(CodeInvalidRequest, field, field+" has leading or trailing spaces; send the identifier exactly as Ottu gave it.")
 		}
 	}
 	if r.Amount != nil {
 		if !r.Operation.TakesAmount() {
-			return invalid(CodeAmountNotApplicable, "amount", fmt.Sprintf("%s does not take an amount (only capture and refund do); leave amount out.", r.Operation))
+			return AmountNotApplicable(r.Operation)
 		}
 		if !r.Amount.IsPositive() {
-			return invalid(CodeInvalidAmount, "amount", "amount must be greater than zero.")
+			return Invalid(CodeInvalidAmount, "amount", "amount must be greater than zero.")
 		}
 	}
 	if r.Extra != nil {
 		trimmed := bytes.TrimSpace(r.Extra)
 		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-			return invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
+			return Invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
 		}
 	}
 	return nil

@@ -121,8 +121,7 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 	if rec.Fingerprint == "" || rec.Status == "" {
 		// A record caught half-written (DynamoDB never shows one; moto's
 		// server can): treat it as in flight rather than as a reuse.
-		return nil, &Error{Code: CodeInProgress, TrackingKey: req.TrackingKey, RetryAfter: time.Second,
-			Detail: fmt.Sprintf("An operation with Tracking-Key %q is being processed right now; retry with the same key after the Retry-After delay.", req.TrackingKey)}
+		return nil, inProgress(req.TrackingKey, time.Second)
 	}
 	if rec.Fingerprint != fp {
 		return nil, &Error{Code: CodeTrackingKeyReused, TrackingKey: req.TrackingKey,
@@ -144,8 +143,7 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 		return nil, &Error{Code: CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
 			Detail: fmt.Sprintf("Whether the %s with Tracking-Key %q was done is unknown, and this Ottu API version is not known to recognise a repeated key, so it will not be sent again. Check the transaction (inquiry or Ottu's dashboard); if it was not done, send it with a new Tracking-Key.", req.Operation, req.TrackingKey)}
 	}
-	return nil, &Error{Code: CodeInProgress, TrackingKey: req.TrackingKey, RetryAfter: roundUpSeconds(wait),
-		Detail: fmt.Sprintf("An operation with Tracking-Key %q is being processed right now; retry with the same key after the Retry-After delay.", req.TrackingKey)}
+	return nil, inProgress(req.TrackingKey, roundUpSeconds(wait))
 }
 
 type outcome struct {
@@ -300,8 +298,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 	}
 	if err := s.Store.Refresh(ctx, key, status, code, body, s.now()); err != nil {
 		if errors.Is(err, ErrLeaseLost) {
-			return nil, &Error{Code: CodeInProgress, TrackingKey: key, RetryAfter: time.Second,
-				Detail: fmt.Sprintf("Tracking-Key %q is being processed right now; ask again shortly.", key)}
+			return nil, inProgress(key, time.Second)
 		}
 		return nil, &Error{Code: CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err,
 			Detail: "Ottu answered but the Tracking-Key store could not be updated; retry shortly."}
