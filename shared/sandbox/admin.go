@@ -213,16 +213,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, escaped stri
 		}
 		s.adminCreate(w, r)
 	case len(parts) == 2 && parts[0] == "transactions":
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, r, http.MethodGet)
-			return
-		}
-		id, ok := pathID("/"+parts[1], "/")
+		id, ok := transactionPath(w, r, http.MethodGet, parts[1])
 		if !ok {
-			notFound(w)
 			return
 		}
-		infoFrom(r.Context()).sessionID = id
 		t, found := s.Transaction(id)
 		if !found {
 			writeJSON(w, http.StatusNotFound, detailBody(fmt.Sprintf("No transaction has session_id %q (a hard delete removes it).", id)))
@@ -230,17 +224,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, escaped stri
 		}
 		writeJSON(w, http.StatusOK, t)
 	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "settle":
-		if r.Method != http.MethodPost {
-			methodNotAllowed(w, r, http.MethodPost)
-			return
+		if id, ok := transactionPath(w, r, http.MethodPost, parts[1]); ok {
+			s.adminSettle(w, r, id)
 		}
-		id, ok := pathID("/"+parts[1], "/")
-		if !ok {
-			notFound(w)
-			return
-		}
-		infoFrom(r.Context()).sessionID = id
-		s.adminSettle(w, r, id)
 	case rest == "faults":
 		s.adminFaults(w, r)
 	default:
@@ -351,4 +337,20 @@ func jsonKind(goKind string) string {
 		return "object"
 	}
 	return goKind
+}
+
+// transactionPath checks the method and reads the session_id segment of an
+// admin path; on failure it has answered.
+func transactionPath(w http.ResponseWriter, r *http.Request, method, segment string) (string, bool) {
+	if r.Method != method {
+		methodNotAllowed(w, r, method)
+		return "", false
+	}
+	id, ok := pathID("/"+segment, "/")
+	if !ok {
+		notFound(w)
+		return "", false
+	}
+	infoFrom(r.Context()).sessionID = id
+	return id, true
 }

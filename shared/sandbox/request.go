@@ -197,17 +197,7 @@ func parseOperation(m map[string]json.RawMessage, version int, pathOrderNo strin
 		req.operation = op
 	}
 
-	if version == 1 {
-		req.orderNo = pathOrderNo
-	} else {
-		for field, dst := range map[string]*string{"session_id": &req.sessionID, "order_no": &req.orderNo} {
-			v, msg := stringField(m[field])
-			if msg != "" {
-				errs.add(field, msg)
-			}
-			*dst = v
-		}
-	}
+	req.sessionID, req.orderNo = transactionIDs(m, version, pathOrderNo, errs)
 
 	d, msg := amountField(m["amount"])
 	switch {
@@ -250,17 +240,7 @@ type inquiryRequest struct {
 func parseInquiry(m map[string]json.RawMessage, version int, pathOrderNo string) (inquiryRequest, fieldErrors) {
 	var req inquiryRequest
 	errs := fieldErrors{}
-	if version == 1 {
-		req.orderNo = pathOrderNo
-	} else {
-		for field, dst := range map[string]*string{"session_id": &req.sessionID, "order_no": &req.orderNo} {
-			v, msg := stringField(m[field])
-			if msg != "" {
-				errs.add(field, msg)
-			}
-			*dst = v
-		}
-	}
+	req.sessionID, req.orderNo = transactionIDs(m, version, pathOrderNo, errs)
 	var msg string
 	if req.disclose, msg = boolField(m["disclose_to_merchant"]); msg != "" {
 		errs.add("disclose_to_merchant", msg)
@@ -299,4 +279,20 @@ func (s *Server) readOttuRequest(w http.ResponseWriter, r *http.Request, version
 		return p, nil, false
 	}
 	return p, m, true
+}
+
+// transactionIDs reads session_id and order_no: from the body on v2, the
+// order_no from the path on v1.
+func transactionIDs(m map[string]json.RawMessage, version int, pathOrderNo string, errs fieldErrors) (sessionID, orderNo string) {
+	if version == 1 {
+		return "", pathOrderNo
+	}
+	for field, dst := range map[string]*string{"session_id": &sessionID, "order_no": &orderNo} {
+		v, msg := stringField(m[field])
+		if msg != "" {
+			errs.add(field, msg)
+		}
+		*dst = v
+	}
+	return sessionID, orderNo
 }
