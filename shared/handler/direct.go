@@ -78,9 +78,9 @@ func typedError(err error) error {
 // Direct handles a direct invocation (Step Functions, other AWS code):
 // {"session_id"?, "order_no"?, "amount"?, "extra"?, "tracking_key"}.
 func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*DirectResult, error) {
-	log := h.logger().With(slog.String("operation", string(h.Op)))
+	log := h.logger().With(obs.Operation(string(h.Op)))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With(slog.String("request_id", lc.AwsRequestID))
+		log = log.With(obs.RequestID(lc.AwsRequestID))
 	}
 	req, key, err := parseOperationBody(h.Op, payload, directFields)
 	if err == nil && key == "" {
@@ -92,7 +92,7 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 		return nil, typedError(err)
 	}
 	req.TrackingKey = key
-	log = log.With(slog.String("tracking_key", key))
+	log = log.With(obs.TrackingKey(key))
 	res, err := h.Service.Execute(obs.With(ctx, log), req)
 	if err != nil {
 		level := slog.LevelInfo

@@ -47,14 +47,14 @@ func (h *Operation) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	requestID := requestIDOf(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
-	log := h.logger().With(slog.String("request_id", requestID), slog.String("operation", string(h.Op)))
+	log := h.logger().With(obs.RequestID(requestID), obs.Operation(string(h.Op)))
 
 	key, err := trackingKeyFromHeaders(ev.Headers, h.newKey)
 	if err != nil {
 		return h.fail(ctx, log, err, headers)
 	}
 	headers["Tracking-Key"] = key
-	log = log.With(slog.String("tracking_key", key))
+	log = log.With(obs.TrackingKey(key))
 
 	if ev.RequestContext.HTTP.Method != "" && ev.RequestContext.HTTP.Method != http.MethodPost {
 		headers["Allow"] = http.MethodPost

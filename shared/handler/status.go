@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 )
 
@@ -42,7 +43,7 @@ func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTP
 	requestID := requestIDOf(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	key := ev.PathParameters["tracking_key"]
-	log := h.logger().With(slog.String("request_id", requestID), slog.String("tracking_key", key))
+	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
 		return problemResponse(&operation.Error{Code: operation.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers), nil
