@@ -42,10 +42,10 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 	}
 	sbConfig.Logger = logger
 	opts := localstack.Options{
-		Template:       orDefault(getenv("TEMPLATE"), localstack.DefaultTemplate),
-		APIAddr:        orDefault(getenv("LOCAL_API_ADDR"), localstack.DefaultAPIAddr),
+		Template:       getenv("TEMPLATE"),
+		APIAddr:        getenv("LOCAL_API_ADDR"),
 		SandboxAddr:    sbAddr,
-		MotoAddr:       orDefault(getenv("MOTO_ADDR"), localstack.DefaultMotoAddr),
+		MotoAddr:       getenv("MOTO_ADDR"),
 		Sandbox:        sbConfig,
 		Logger:         logger,
 		FunctionOutput: fnOut,
@@ -61,13 +61,6 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(out, "\nStopping: function processes, moto and the sandbox.")
 	return nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // printBanner tells the user where everything is, the local credentials,
@@ -91,15 +84,16 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	}
 	p("")
 	p("In moto:")
-	for _, id := range slices.Sorted(maps.Keys(s.Tables())) {
-		p("  table   %s", s.Tables()[id])
+	tables := s.Tables()
+	for _, id := range slices.Sorted(maps.Keys(tables)) {
+		p("  table   %s", tables[id])
 	}
 	p("  secret  %s", s.Secrets().API)
 	p("  secret  %s", s.Secrets().Webhook)
 	p("")
 	p("Demo transactions in the sandbox:")
 	for _, t := range s.Demo() {
-		p("  %-16s %-10s %s %s via %s", t.SessionID, t.State, t.Amount, t.CurrencyCode, t.PGCode)
+		p("  %-21s %-10s %s %s via %s", t.SessionID, t.State, t.Amount, t.CurrencyCode, t.PGCode)
 	}
 	p("")
 	p("Try:")

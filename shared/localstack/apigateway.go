@@ -229,13 +229,17 @@ func (g *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *apiGateway) logFailure(route apiRoute, requestID string, err error) {
 	attrs := []any{"function", route.Function, "route", route.routeKey(), "request_id", requestID}
+	g.logger.Error("function invocation failed", append(attrs, errorAttrs(err)...)...)
+}
+
+// errorAttrs are the log attributes of a failed invocation: a function's
+// own error by type and message, anything else by its text.
+func errorAttrs(err error) []any {
 	var fnErr *FunctionError
 	if errors.As(err, &fnErr) {
-		attrs = append(attrs, "error_type", fnErr.Type, "error", fnErr.Message)
-	} else {
-		attrs = append(attrs, "error", err.Error())
+		return []any{"error_type", fnErr.Type, "error", fnErr.Message}
 	}
-	g.logger.Error("function invocation failed", attrs...)
+	return []any{"error", err.Error()}
 }
 
 func (g *apiGateway) route(r *http.Request) (apiRoute, map[string]string, bool) {

@@ -96,7 +96,7 @@ func (l *lambdaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lambdaError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+functionARN(name))
 		return
 	case errors.As(err, &fnErr):
-		result, _ = json.Marshal(FunctionError{Type: fnErr.Type, Message: fnErr.Message, StackTrace: fnErr.StackTrace})
+		result, _ = json.Marshal(fnErr)
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 	case err != nil:
 		if r.Context().Err() == nil {
@@ -114,12 +114,7 @@ func (l *lambdaAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (l *lambdaAPI) invokeAsync(name string, payload []byte) {
 	_, err := l.functions.Invoke(l.background, name, payload)
 	if err != nil && l.background.Err() == nil {
-		attrs := []any{"function", name, "error", err.Error()}
-		var fnErr *FunctionError
-		if errors.As(err, &fnErr) {
-			attrs = []any{"function", name, "error_type", fnErr.Type, "error", fnErr.Message}
-		}
-		l.logger.Error("asynchronous invocation failed", attrs...)
+		l.logger.Error("asynchronous invocation failed", append([]any{"function", name}, errorAttrs(err)...)...)
 	}
 }
 

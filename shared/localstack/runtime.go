@@ -437,9 +437,8 @@ func (p *pool) take(proc *process, id string) *invocation {
 // readResult reads a function's response or error body and takes the
 // invocation it answers; on failure it has answered the runtime.
 func (p *pool) readResult(proc *process, w http.ResponseWriter, r *http.Request, what string) ([]byte, *invocation) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRuntimeBody))
-	if err != nil {
-		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the "+what+" is too large")
+	body, ok := readRuntimeBody(w, r, what)
+	if !ok {
 		return nil, nil
 	}
 	inv := p.take(proc, r.PathValue("id"))
@@ -477,9 +476,8 @@ func (p *pool) fail(proc *process, w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pool) initError(proc *process, w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRuntimeBody))
-	if err != nil {
-		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the error is too large")
+	body, ok := readRuntimeBody(w, r, "error")
+	if !ok {
 		return
 	}
 	fnErr := parseFunctionError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type"))
@@ -488,6 +486,17 @@ func (p *pool) initError(proc *process, w http.ResponseWriter, r *http.Request) 
 	p.mu.Unlock()
 	p.cfg.Logger.Error("function failed to initialise", "function", p.cfg.Name, "error_type", fnErr.Type, "error", fnErr.Message)
 	runtimeAnswer(w, http.StatusAccepted, "", "")
+}
+
+// readRuntimeBody reads what a runtime posts, within Lambda's limit; on
+// failure it has answered.
+func readRuntimeBody(w http.ResponseWriter, r *http.Request, what string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRuntimeBody))
+	if err != nil {
+		runtimeAnswer(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "the "+what+" is too large")
+		return nil, false
+	}
+	return body, true
 }
 
 // parseFunctionError reads the error document a runtime posts; a body that

@@ -36,12 +36,9 @@ import (
 
 // Defaults of contract §5.
 const (
-	DefaultAPIAddr           = "127.0.0.1:3000"
-	DefaultSandboxAddr       = "127.0.0.1:8081"
-	DefaultMotoAddr          = "127.0.0.1:5000"
-	DefaultSandboxAPIKey     = "sandbox-api-key"
-	DefaultSandboxWebhookKey = "sandbox-webhook-key"
-	DefaultTemplate          = "template.yaml"
+	DefaultAPIAddr  = "127.0.0.1:3000"
+	DefaultMotoAddr = "127.0.0.1:5000"
+	DefaultTemplate = "template.yaml"
 	// DefaultMaxProcesses is how many processes of one function may run at
 	// once, Lambda's concurrency on a laptop's scale.
 	DefaultMaxProcesses = 10
@@ -87,10 +84,10 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	o.Template = orDefault(o.Template, DefaultTemplate)
 	o.APIAddr = orDefault(o.APIAddr, DefaultAPIAddr)
-	o.SandboxAddr = orDefault(o.SandboxAddr, DefaultSandboxAddr)
+	o.SandboxAddr = orDefault(o.SandboxAddr, sandbox.DefaultAddr)
 	o.MotoAddr = orDefault(o.MotoAddr, DefaultMotoAddr)
-	o.Sandbox.APIKey = orDefault(o.Sandbox.APIKey, DefaultSandboxAPIKey)
-	o.Sandbox.WebhookKey = orDefault(o.Sandbox.WebhookKey, DefaultSandboxWebhookKey)
+	o.Sandbox.APIKey = orDefault(o.Sandbox.APIKey, sandbox.DefaultAPIKey)
+	o.Sandbox.WebhookKey = orDefault(o.Sandbox.WebhookKey, sandbox.DefaultWebhookKey)
 	if o.MaxProcesses <= 0 {
 		o.MaxProcesses = DefaultMaxProcesses
 	}
@@ -182,10 +179,6 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	}
 	s.urls.API = "http://" + apiLn.Addr().String()
 	s.urls.Sandbox = "http://" + sandboxLn.Addr().String()
-	if err := portFree("moto (MOTO_ADDR)", opts.MotoAddr); err != nil {
-		_ = sandboxLn.Close()
-		return err
-	}
 
 	s.sandbox = sandbox.New(opts.Sandbox)
 	s.serve(sandboxLn, s.sandbox.Handler())
@@ -231,15 +224,11 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 		if err != nil {
 			return err
 		}
-		timeout := fn.Timeout
-		if timeout <= 0 {
-			timeout = samtemplate.DefaultTimeout
-		}
 		p := newPool(functionConfig{
 			Name:         fn.LogicalID,
 			Binary:       b.bins[fn.LogicalID],
 			Env:          env,
-			Timeout:      time.Duration(timeout) * time.Second,
+			Timeout:      time.Duration(fn.Timeout) * time.Second, // samtemplate applies SAM's default
 			MaxProcesses: opts.MaxProcesses,
 			Output:       sink,
 			Logger:       opts.Logger,
@@ -269,16 +258,6 @@ func listen(what, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("%s cannot listen on %s (is another local stack running?): %w", what, addr, err)
 	}
 	return ln, nil
-}
-
-// portFree checks addr before a child process is asked to bind it, since
-// moto would otherwise die quietly, or an old moto would answer instead.
-func portFree(what, addr string) error {
-	ln, err := listen(what, addr)
-	if err != nil {
-		return err
-	}
-	return ln.Close()
 }
 
 func (s *Stack) serve(ln net.Listener, h http.Handler) {
@@ -395,9 +374,6 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, t samtemplate.Table)
 // sandbox as Ottu's host, and pseudo parameters.
 func (s *Stack) refs(tmpl *samtemplate.Template) map[string]string {
 	refs := tmpl.ParameterDefaults()
-	if refs == nil {
-		refs = map[string]string{}
-	}
 	refs["AWS::Region"] = localRegion
 	refs["AWS::AccountId"] = localAccountID
 	refs["AWS::Partition"] = "aws"
@@ -429,13 +405,6 @@ func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, tas
 	if err != nil {
 		return nil, fmt.Errorf("function %s: environment: %w", fn.LogicalID, err)
 	}
-	memory := fn.MemorySize
-	if memory <= 0 {
-		memory = samtemplate.DefaultMemorySize
-	}
-	if vars == nil {
-		vars = map[string]string{}
-	}
 	maps.Copy(vars, map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
 		"LANG":                            "en_US.UTF-8",
@@ -451,7 +420,7 @@ func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, tas
 		"AWS_SHARED_CREDENTIALS_FILE":     os.DevNull,
 		"AWS_ENDPOINT_URL":                s.urls.Moto,
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.LogicalID,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(memory),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.LogicalID,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
