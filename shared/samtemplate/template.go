@@ -7,8 +7,9 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -128,7 +129,7 @@ type parser struct {
 }
 
 func (p *parser) template() (*Template, error) {
-	t := &Template{Parameters: map[string]Parameter{}, Outputs: map[string]Output{}}
+	t := &Template{}
 	var err error
 	if t.Parameters, err = parseParameters(p.doc.get("Parameters")); err != nil {
 		return nil, err
@@ -552,13 +553,8 @@ func (t *Template) ParameterDefaults() map[string]string {
 // reference refs lacks.
 func (f Function) ResolveEnv(refs map[string]string) (map[string]string, error) {
 	out := make(map[string]string, len(f.Environment))
-	names := make([]string, 0, len(f.Environment))
-	for k := range f.Environment {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var errs []error
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(f.Environment)) {
 		s, err := f.Environment[k].resolve(refs)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s environment variable %s: %w", f.LogicalID, k, err))
