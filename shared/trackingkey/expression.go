@@ -3,6 +3,8 @@ package trackingkey
 import (
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -67,4 +69,16 @@ func (e *expression) update() string {
 		b.WriteString("REMOVE " + strings.Join(e.remove, ", "))
 	}
 	return b.String()
+}
+
+// updateInput is the conditional update of one record by its key.
+func (e *expression) updateInput(table, trackingKey, cond string) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       itemKey(trackingKey),
+		UpdateExpression:          aws.String(e.update()),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  e.names,
+		ExpressionAttributeValues: e.values,
+	}
 }

@@ -208,15 +208,9 @@ func claimInput(table string, c operation.Claim, mode claimMode) *dynamodb.Updat
 			e.name(attrStatus) + " <> " + e.value("succeeded", stringValue(string(operation.StatusSucceeded))) + " AND " +
 			e.name(attrLeaseExpiresAt) + " <= " + e.value("nowms", numberValue(c.Now.UnixMilli())) + ")"
 	}
-	return &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(table),
-		Key:                                 itemKey(c.TrackingKey),
-		UpdateExpression:                    aws.String(e.update()),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            e.names,
-		ExpressionAttributeValues:           e.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
+	in := e.updateInput(table, c.TrackingKey, cond)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	return in
 }
 
 // expired mirrors the TTL test of the conditions: expires_at < now in
@@ -285,14 +279,7 @@ func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
 	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(leaseUntil))))
 	cond := e.name(attrLeaseID) + " = " + e.value("lease", stringValue(o.LeaseID))
 
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       itemKey(o.TrackingKey),
-		UpdateExpression:          aws.String(e.update()),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  e.names,
-		ExpressionAttributeValues: e.values,
-	})
+	_, err := s.client.UpdateItem(ctx, e.updateInput(s.table, o.TrackingKey, cond))
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
@@ -315,17 +302,24 @@ func setOttuAnswer(e *expression, status int, body json.RawMessage) {
 }
 
 func validateOutcome(o operation.Outcome) error {
+	if o.LeaseID == "" && o.TrackingKey != "" {
+		return fmt.Errorf("%w: the lease id is empty", ErrInvalidInput)
+	}
+	return validateAnswer(o.TrackingKey, o.Status, o.OttuBody, o.Now)
+}
+
+// validateAnswer checks what Complete and Refresh both write: a key, a
+// time, a final status and a storable body.
+func validateAnswer(trackingKey string, status operation.Status, body json.RawMessage, now time.Time) error {
 	var problem string
 	switch {
-	case o.TrackingKey == "":
+	case trackingKey == "":
 		problem = "the tracking key is empty"
-	case o.LeaseID == "":
-		problem = "the lease id is empty"
-	case o.Now.IsZero():
+	case now.IsZero():
 		problem = "Now is not set"
-	case !finalStatus(o.Status):
-		problem = fmt.Sprintf("status %q is not succeeded, failed or unknown", o.Status)
-	case len(o.OttuBody) > 0 && !validBody(o.OttuBody):
+	case !finalStatus(status):
+		problem = fmt.Sprintf("status %q is not succeeded, failed or unknown", status)
+	case len(body) > 0 && !validBody(body):
 		problem = "Ottu's body is not valid UTF-8 JSON"
 	default:
 		return nil
@@ -379,7 +373,7 @@ func (s *Store) read(ctx context.Context, trackingKey string) (*operation.Record
 // is no live record. The error code is cleared when the status becomes
 // succeeded; attempts, lease and TTL are left alone.
 func (s *Store) Refresh(ctx context.Context, trackingKey string, status operation.Status, ottuStatus int, body json.RawMessage, now time.Time) error {
-	if err := validateRefresh(trackingKey, status, body, now); err != nil {
+	if err := validateAnswer(trackingKey, status, body, now); err != nil {
 		return fmt.Errorf("refresh tracking key: %w", err)
 	}
 	e := newExpression()
@@ -394,15 +388,9 @@ func (s *Store) Refresh(ctx context.Context, trackingKey string, status operatio
 		e.name(attrStatus) + " = " + e.value("inprogress", stringValue(string(operation.StatusInProgress))) + " AND " +
 		e.name(attrLeaseExpiresAt) + " > " + e.value("nowms", numberValue(now.UnixMilli())) + ")"
 
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 itemKey(trackingKey),
-		UpdateExpression:                    aws.String(e.update()),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            e.names,
-		ExpressionAttributeValues:           e.values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	in := e.updateInput(s.table, trackingKey, cond)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := s.client.UpdateItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
@@ -427,23 +415,6 @@ func refreshConflict(item map[string]types.AttributeValue, now time.Time) error 
 		return operation.ErrRecordNotFound
 	}
 	return operation.ErrLeaseLost
-}
-
-func validateRefresh(trackingKey string, status operation.Status, body json.RawMessage, now time.Time) error {
-	var problem string
-	switch {
-	case trackingKey == "":
-		problem = "the tracking key is empty"
-	case now.IsZero():
-		problem = "now is not set"
-	case !finalStatus(status):
-		problem = fmt.Sprintf("status %q is not succeeded, failed or unknown", status)
-	case len(body) > 0 && !validBody(body):
-		problem = "Ottu's body is not valid UTF-8 JSON"
-	default:
-		return nil
-	}
-	return fmt.Errorf("%w: %s", ErrInvalidInput, problem)
 }
 
 func itemKey(trackingKey string) map[string]types.AttributeValue {
