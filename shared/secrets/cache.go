@@ -39,6 +39,12 @@ type flight[T any] struct {
 // asks for a new fetch, unless the last one finished less than minRefresh
 // ago: a refresh storm (many 401s at once, or a key that is simply wrong)
 // then costs one call, not one per caller.
+// newCache caches what fetch returns, with the options' TTL and clock.
+func newCache[T any](opts []Option, fetch func(context.Context) (T, error)) *cache[T] {
+	s := newSettings(opts)
+	return &cache[T]{fetch: fetch, ttl: s.ttl, minRefresh: s.minRefresh, now: s.now}
+}
+
 func (c *cache[T]) get(ctx context.Context, refresh bool) (T, error) {
 	c.mu.Lock()
 	if c.have {

@@ -34,21 +34,15 @@ var _ ottu.CredentialsProvider = (*Provider)(nil)
 
 // NewProvider reads secretID (a name or ARN) through client on first use.
 func NewProvider(client GetSecretValueAPI, secretID string, opts ...Option) *Provider {
-	s := newSettings(opts)
 	return &Provider{
 		secretID: secretID,
-		cache: &cache[*apiSecret]{
-			fetch: func(ctx context.Context) (*apiSecret, error) {
-				text, err := fetchText(ctx, client, secretID)
-				if err != nil {
-					return nil, err
-				}
-				return parseAPISecret(secretID, text)
-			},
-			ttl:        s.ttl,
-			minRefresh: s.minRefresh,
-			now:        s.now,
-		},
+		cache: newCache(opts, func(ctx context.Context) (*apiSecret, error) {
+			text, err := fetchText(ctx, client, secretID)
+			if err != nil {
+				return nil, err
+			}
+			return parseAPISecret(secretID, text)
+		}),
 	}
 }
 

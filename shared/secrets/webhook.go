@@ -41,17 +41,11 @@ type WebhookKeyProvider struct {
 // NewWebhookKeyProvider reads secretID (a name or ARN) through client on
 // first use.
 func NewWebhookKeyProvider(client GetSecretValueAPI, secretID string, opts ...Option) *WebhookKeyProvider {
-	s := newSettings(opts)
 	return &WebhookKeyProvider{
 		secretID: secretID,
-		cache: &cache[string]{
-			fetch: func(ctx context.Context) (string, error) {
-				return LoadWebhookKey(ctx, client, secretID)
-			},
-			ttl:        s.ttl,
-			minRefresh: s.minRefresh,
-			now:        s.now,
-		},
+		cache: newCache(opts, func(ctx context.Context) (string, error) {
+			return LoadWebhookKey(ctx, client, secretID)
+		}),
 	}
 }
 

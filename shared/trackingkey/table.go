@@ -15,8 +15,9 @@ import (
 // needs seconds, moto none.
 const tableActiveTimeout = 5 * time.Minute
 
-// CreateTable makes the Tracking-Key table for tests and the local stack
-// (in AWS the SAM template owns it): on-demand billing, hash key
+// CreateTable makes the Tracking-Key table for tests (template.yaml owns
+// it in AWS, and the local stack builds it from there; shared/apispec
+// checks the two agree on key and TTL): on-demand billing, hash key
 // tracking_key (S), TTL on expires_at. It waits until the table is ACTIVE
 // and is idempotent: an existing table is accepted, and its TTL enabled if
 // it was not.
