@@ -247,7 +247,7 @@ func (c *Client) Operation(ctx context.Context, req OperationRequest) (*Operatio
 	}
 	resp := &OperationResponse{Raw: raw, StatusCode: status}
 	if err := decodeLenient(raw, resp); err != nil {
-		return nil, &Error{Kind: KindUnavailable, StatusCode: status, Sent: true,
+		return nil, &Error{Kind: KindUnavailable, StatusCode: status, Sent: true, Raw: raw,
 			Detail: "Ottu accepted the request but its answer could not be decoded", Err: err}
 	}
 	if resp.Result == ResultFailed || resp.Result == ResultRejected {
@@ -484,8 +484,12 @@ func (c *Client) send(ctx context.Context, cl *call, creds Credentials) (int, []
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if wrote.Load() {
+			if isTimeout(ctx, err) {
+				return 0, nil, &Error{Kind: KindOutcomeUnknown, Sent: true, TimedOut: true,
+					Detail: "the request reached Ottu but no answer came before the deadline; Ottu may have acted", Err: err}
+			}
 			return 0, nil, &Error{Kind: KindOutcomeUnknown, Sent: true,
-				Detail: "the request reached Ottu but no answer came back; Ottu may have acted: retry with the same Tracking-Key", Err: err}
+				Detail: "the connection to Ottu broke after the request was sent, before an answer came; Ottu may have acted", Err: err}
 		}
 		return 0, nil, &Error{Kind: KindUnavailable,
 			Detail: "Ottu could not be reached; nothing was sent", Err: err}
@@ -499,8 +503,8 @@ func (c *Client) send(ctx context.Context, cl *call, creds Credentials) (int, []
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		if isTimeout(ctx, err) {
-			return 0, nil, &Error{Kind: KindOutcomeUnknown, StatusCode: resp.StatusCode, Sent: true,
-				Detail: "Ottu's answer did not arrive in full before the deadline; Ottu may have acted: retry with the same Tracking-Key", Err: err}
+			return 0, nil, &Error{Kind: KindOutcomeUnknown, StatusCode: resp.StatusCode, Sent: true, TimedOut: true,
+				Detail: "Ottu's answer did not arrive in full before the deadline; Ottu may have acted", Err: err}
 		}
 		return 0, nil, &Error{Kind: KindUnavailable, StatusCode: resp.StatusCode, Sent: true,
 			Detail: "Ottu's answer could not be read", Err: err}
@@ -520,7 +524,7 @@ func isTimeout(ctx context.Context, err error) bool {
 // classify maps an answer that arrived in full to a result or an *Error.
 func classify(resp *http.Response, body []byte) (int, []byte, error) {
 	status := resp.StatusCode
-	e := &Error{StatusCode: status, Sent: true}
+	e := &Error{StatusCode: status, Sent: true, Raw: body}
 	object := isJSONObject(body)
 	if object || json.Valid(body) {
 		e.Body = json.RawMessage(body)
@@ -560,9 +564,12 @@ func classify(resp *http.Response, body []byte) (int, []byte, error) {
 		e.Detail = fmt.Sprintf("Ottu answered with a redirect (HTTP %d) to %q: set the base URL to the final address", status, resp.Header.Get("Location"))
 		return 0, nil, e
 	case status >= 400 && status < 500:
-		if e.Body == nil {
+		if !rejectionStatus(status) || !ottuErrorBody(body) {
+			// Not Ottu's documented refusal: a proxy, a load balancer or an
+			// undocumented status (408, 409, 425…) may have answered after
+			// Ottu acted, so the outcome is unknown, never "rejected".
 			e.Kind = KindUnavailable
-			e.Detail = fmt.Sprintf("Ottu answered HTTP %d with a body that is not JSON%s: check the base URL", status, describeType(resp))
+			e.Detail = fmt.Sprintf("Ottu answered HTTP %d with a body that is not one of Ottu's documented error answers%s: check the base URL", status, describeType(resp))
 			return 0, nil, e
 		}
 		e.Kind = KindRejected
@@ -582,6 +589,64 @@ func classify(resp *http.Response, body []byte) (int, []byte, error) {
 	e.Kind = KindUnavailable
 	e.Detail = fmt.Sprintf("Ottu answered with an unexpected HTTP status %d", status)
 	return 0, nil, e
+}
+
+// rejectionStatus tells the 4xx statuses Ottu documents for a refusal:
+// 400 (field errors or a detail), 404 (no such transaction) and 405.
+func rejectionStatus(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed:
+		return true
+	}
+	return false
+}
+
+// ottuErrorBody tells Ottu's documented error bodies: an object with a
+// "detail", "message" or "non_field_errors", DRF field errors (every member a
+// string or a list of strings), or a bare list of strings.
+func ottuErrorBody(body []byte) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	switch t := v.(type) {
+	case []any:
+		return len(t) > 0 && allStrings(t)
+	case map[string]any:
+		if len(t) == 0 {
+			return false
+		}
+		for _, k := range []string{"detail", "message", "non_field_errors"} {
+			if joinStrings(t[k]) != "" {
+				return true
+			}
+		}
+		for k, m := range t {
+			if notFieldKeys[k] {
+				continue
+			}
+			switch f := m.(type) {
+			case string:
+			case []any:
+				if !allStrings(f) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func allStrings(list []any) bool {
+	for _, x := range list {
+		if _, ok := x.(string); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // rejectedResult is the error for a 2xx answer whose result says the

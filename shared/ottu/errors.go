@@ -72,9 +72,15 @@ type Error struct {
 	FieldErrors map[string][]string
 	// Body is Ottu's response body, when one came and was JSON.
 	Body json.RawMessage
+	// Raw is the response body as it came, JSON or not, so that an answer
+	// which cannot be parsed can still be recorded.
+	Raw []byte
 	// Sent is true when the request was written to the connection, so Ottu
 	// may have acted on it even though the call failed.
 	Sent bool
+	// TimedOut, with KindOutcomeUnknown, says the deadline passed while
+	// waiting for the answer; false there means the connection broke.
+	TimedOut bool
 	// RetryAfter is Ottu's Retry-After header on 429/503, if any.
 	RetryAfter string
 	// Err is the underlying transport error, if any.
