@@ -184,7 +184,7 @@ func claimInput(table string, c operation.Claim, mode claimMode) *dynamodb.Updat
 	e.setString(attrLeaseID, c.LeaseID)
 	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(c.LeaseUntil))))
 	e.setTo(attrUpdatedAt, e.value("now", stringValue(now)))
-	e.setTo(attrExpiresAt, e.value("expiresat", numberValue(ceilSecond(c.ExpiresAt))))
+	setExpiry(e, c.ExpiresAt)
 	one := e.value("one", numberValue(1))
 
 	var cond string
@@ -202,10 +202,17 @@ func claimInput(table string, c operation.Claim, mode claimMode) *dynamodb.Updat
 		// outcome of this one overwrites them.
 		e.setTo(attrAttempts, "if_not_exists("+e.name(attrAttempts)+", "+e.value("zero", numberValue(0))+") + "+one)
 		e.setTo(attrCreatedAt, "if_not_exists("+e.name(attrCreatedAt)+", "+e.value("now", stringValue(now))+")")
+		// A record without expires_at never expires (an unknown outcome).
+		var statusCond string
+		if c.ReclaimOnlyFailed {
+			statusCond = e.name(attrStatus) + " = " + e.value("failed", stringValue(string(operation.StatusFailed)))
+		} else {
+			statusCond = e.name(attrStatus) + " <> " + e.value("succeeded", stringValue(string(operation.StatusSucceeded)))
+		}
 		cond = "attribute_not_exists(" + e.name(attrTrackingKey) + ") OR (" +
-			e.name(attrExpiresAt) + " >= " + nowS + " AND " +
+			"(attribute_not_exists(" + e.name(attrExpiresAt) + ") OR " + e.name(attrExpiresAt) + " >= " + nowS + ") AND " +
 			e.name(attrFingerprint) + " = " + e.value("fingerprint", stringValue(c.Fingerprint)) + " AND " +
-			e.name(attrStatus) + " <> " + e.value("succeeded", stringValue(string(operation.StatusSucceeded))) + " AND " +
+			statusCond + " AND " +
 			e.name(attrLeaseExpiresAt) + " <= " + e.value("nowms", numberValue(c.Now.UnixMilli())) + ")"
 	}
 	in := e.updateInput(table, c.TrackingKey, cond)
@@ -227,9 +234,22 @@ func ours(r *operation.Record, c operation.Claim) bool {
 
 // claimable mirrors the live claim condition for an existing record.
 func claimable(r *operation.Record, c operation.Claim) bool {
-	return r.Fingerprint == c.Fingerprint &&
-		r.Status != operation.StatusSucceeded &&
+	statusOK := r.Status != operation.StatusSucceeded
+	if c.ReclaimOnlyFailed {
+		statusOK = r.Status == operation.StatusFailed
+	}
+	return r.Fingerprint == c.Fingerprint && statusOK &&
 		r.LeaseExpiresAt.UnixMilli() <= c.Now.UnixMilli()
+}
+
+// setExpiry sets the record's TTL, or removes it when t is zero: the record
+// then stays until an outcome gives it one.
+func setExpiry(e *expression, t time.Time) {
+	if t.IsZero() {
+		e.removeAttr(attrExpiresAt)
+		return
+	}
+	e.setTo(attrExpiresAt, e.value("expiresat", numberValue(ceilSecond(t))))
 }
 
 func validateClaim(c operation.Claim) error {
@@ -245,7 +265,7 @@ func validateClaim(c operation.Claim) error {
 		problem = "Now is not set"
 	case !c.LeaseUntil.After(c.Now):
 		problem = "LeaseUntil is not after Now"
-	case c.ExpiresAt.Before(c.LeaseUntil):
+	case !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(c.LeaseUntil):
 		problem = "ExpiresAt is before LeaseUntil, so the record could vanish while leased"
 	default:
 		return nil
@@ -259,8 +279,9 @@ func validateClaim(c operation.Claim) error {
 // operation.ErrLeaseLost and nothing is written. It never deletes.
 //
 // An outcome with neither OttuStatus nor OttuBody (Ottu never answered)
-// leaves the last stored Ottu answer in place. The record's TTL is not
-// touched, so o.LeaseUntil should fall well before the claim's ExpiresAt.
+// leaves the last stored Ottu answer in place. The TTL moves to
+// o.ExpiresAt (retention after this outcome), or is removed when that is
+// zero, so that an unknown outcome never expires silently.
 func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
 	if err := validateOutcome(o); err != nil {
 		return fmt.Errorf("complete tracking key: %w", err)
@@ -277,6 +298,7 @@ func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
 	e.setString(attrErrorCode, o.ErrorCode)
 	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(o.Now))))
 	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(leaseUntil))))
+	setExpiry(e, o.ExpiresAt)
 	cond := e.name(attrLeaseID) + " = " + e.value("lease", stringValue(o.LeaseID))
 
 	_, err := s.client.UpdateItem(ctx, e.updateInput(s.table, o.TrackingKey, cond))
@@ -367,36 +389,41 @@ func (s *Store) read(ctx context.Context, trackingKey string) (*operation.Record
 	return decodeRecord(out.Item)
 }
 
-// Refresh stores a newer Ottu answer for a key nobody holds (GET
-// ?refresh=true): it fails with operation.ErrLeaseLost while the record is
-// in progress under a live lease, and operation.ErrRecordNotFound when there
-// is no live record. The error code is cleared when the status becomes
-// succeeded; attempts, lease and TTL are left alone.
-func (s *Store) Refresh(ctx context.Context, trackingKey string, status operation.Status, ottuStatus int, body json.RawMessage, now time.Time) error {
-	if err := validateAnswer(trackingKey, status, body, now); err != nil {
-		return fmt.Errorf("refresh tracking key: %w", err)
+// Settle stores what a read-only check of Ottu found (GET ?refresh=true):
+// it fails with operation.ErrLeaseLost while the record is in progress under
+// a live lease, and operation.ErrRecordNotFound when there is no live
+// record. Ottu's answer is replaced only when st.OttuBody is set; the error
+// code is cleared when the status becomes succeeded; the TTL moves to
+// st.ExpiresAt; attempts and lease are left alone.
+func (s *Store) Settle(ctx context.Context, st operation.Settlement) error {
+	if err := validateAnswer(st.TrackingKey, st.Status, st.OttuBody, st.Now); err != nil {
+		return fmt.Errorf("settle tracking key: %w", err)
 	}
+	now := st.Now
 	e := newExpression()
-	e.setTo(attrStatus, e.value("status", stringValue(string(status))))
-	setOttuAnswer(e, ottuStatus, body)
-	if status == operation.StatusSucceeded {
+	e.setTo(attrStatus, e.value("status", stringValue(string(st.Status))))
+	if len(st.OttuBody) > 0 {
+		setOttuAnswer(e, st.OttuStatus, st.OttuBody)
+	}
+	if st.Status == operation.StatusSucceeded {
 		e.removeAttr(attrErrorCode)
 	}
 	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(now))))
+	setExpiry(e, st.ExpiresAt)
 	cond := "attribute_exists(" + e.name(attrTrackingKey) + ") AND " +
-		e.name(attrExpiresAt) + " >= " + e.value("nows", numberValue(now.Unix())) + " AND NOT (" +
+		"(attribute_not_exists(" + e.name(attrExpiresAt) + ") OR " + e.name(attrExpiresAt) + " >= " + e.value("nows", numberValue(now.Unix())) + ") AND NOT (" +
 		e.name(attrStatus) + " = " + e.value("inprogress", stringValue(string(operation.StatusInProgress))) + " AND " +
 		e.name(attrLeaseExpiresAt) + " > " + e.value("nowms", numberValue(now.UnixMilli())) + ")"
 
-	in := e.updateInput(s.table, trackingKey, cond)
+	in := e.updateInput(s.table, st.TrackingKey, cond)
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	_, err := s.client.UpdateItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
-		return fmt.Errorf("refresh tracking key %q: %w", trackingKey, refreshConflict(failed.Item, now))
+		return fmt.Errorf("settle tracking key %q: %w", st.TrackingKey, refreshConflict(failed.Item, now))
 	case err != nil:
-		return fmt.Errorf("refresh tracking key %q: %w", trackingKey, err)
+		return fmt.Errorf("settle tracking key %q: %w", st.TrackingKey, err)
 	}
 	return nil
 }

@@ -103,9 +103,13 @@ func mustComplete(t *testing.T, s *Store, o operation.Outcome) {
 func claimThenComplete(t *testing.T, s *Store, c operation.Claim, status operation.Status, ottuStatus int, body json.RawMessage, leaseUntil time.Time) {
 	t.Helper()
 	mustClaim(t, s, c)
+	expiresAt := c.ExpiresAt // a known outcome keeps the claim's TTL here
+	if status == operation.StatusUnknown {
+		expiresAt = time.Time{}
+	}
 	mustComplete(t, s, operation.Outcome{
 		TrackingKey: c.TrackingKey, LeaseID: c.LeaseID, Status: status,
-		OttuStatus: ottuStatus, OttuBody: body, Now: c.Now.Add(time.Second), LeaseUntil: leaseUntil,
+		OttuStatus: ottuStatus, OttuBody: body, Now: c.Now.Add(time.Second), LeaseUntil: leaseUntil, ExpiresAt: expiresAt,
 		ErrorCode: map[operation.Status]string{operation.StatusFailed: "operation_rejected", operation.StatusUnknown: "outcome_unknown"}[status],
 	})
 }
@@ -138,6 +142,52 @@ func TestClaim(t *testing.T) {
 				}
 				if !reflect.DeepEqual(stored, want) {
 					t.Errorf("stored record\n got %+v\nwant %+v", stored, want)
+				}
+			},
+		},
+		{
+			name: "a claim without a TTL stores a record that never expires",
+			claim: func(key string) operation.Claim {
+				c := claimAt(key, t0)
+				c.ExpiresAt, c.ReclaimOnlyFailed = time.Time{}, true
+				return c
+			},
+			check: func(t *testing.T, _ operation.Claim, _, stored *operation.Record) {
+				if !stored.ExpiresAt.IsZero() {
+					t.Errorf("stored TTL %s, want none", stored.ExpiresAt)
+				}
+			},
+		},
+		{
+			name:   "without Ottu's replay a record left in progress is never claimed again, even long after its lease",
+			before: func(t *testing.T, s *Store, key string) { mustClaim(t, s, v1Claim(key, t0)) },
+			claim: func(key string) operation.Claim {
+				return v1Claim(key, t0.Add(90*24*time.Hour))
+			},
+			wantConflict: true,
+			check: func(t *testing.T, _ operation.Claim, existing, stored *operation.Record) {
+				if existing.Status != operation.StatusInProgress || stored.Attempts != 1 {
+					t.Errorf("existing %s, attempts %d: want the first attempt left alone", existing.Status, stored.Attempts)
+				}
+			},
+		},
+		{
+			name: "without Ottu's replay an unknown outcome is never claimed again",
+			before: func(t *testing.T, s *Store, key string) {
+				claimThenComplete(t, s, v1Claim(key, t0), operation.StatusUnknown, 0, nil, t0.Add(time.Minute))
+			},
+			claim:        func(key string) operation.Claim { return v1Claim(key, t0.Add(24*time.Hour)) },
+			wantConflict: true,
+		},
+		{
+			name: "without Ottu's replay a request Ottu refused is claimed again, also with no TTL stored",
+			before: func(t *testing.T, s *Store, key string) {
+				claimThenComplete(t, s, v1Claim(key, t0), operation.StatusFailed, 400, rejected, time.Time{})
+			},
+			claim: func(key string) operation.Claim { return v1Claim(key, t0.Add(time.Minute)) },
+			check: func(t *testing.T, _ operation.Claim, _, stored *operation.Record) {
+				if stored.Status != operation.StatusInProgress || stored.Attempts != 2 {
+					t.Errorf("stored %s after %d attempts, want in_progress after 2", stored.Status, stored.Attempts)
 				}
 			},
 		},
@@ -345,6 +395,14 @@ func TestClaim(t *testing.T) {
 	}
 }
 
+// v1Claim is a claim on an Ottu API without Tracking-Key replay: no TTL
+// until an outcome is known, and only a refused request may be re-claimed.
+func v1Claim(key string, now time.Time) operation.Claim {
+	c := claimAt(key, now)
+	c.ExpiresAt, c.ReclaimOnlyFailed = time.Time{}, true
+	return c
+}
+
 func withLease(c operation.Claim, lease string) operation.Claim {
 	c.LeaseID = lease
 	return c
@@ -496,6 +554,31 @@ func TestComplete(t *testing.T) {
 				rec := f.stored(t, key)
 				if rec.Status != operation.StatusSucceeded || !bytes.Equal(rec.OttuBody, success) || !rec.UpdatedAt.Equal(t0.Add(10*time.Minute)) {
 					t.Errorf("stored %s %q updated %s", rec.Status, rec.OttuBody, rec.UpdatedAt)
+				}
+			},
+		},
+		{
+			name: "an outcome moves the TTL to retention after the outcome",
+			run: func(t *testing.T, f fixture, key string) {
+				c := claimAt(key, t0)
+				mustClaim(t, f.store, c)
+				want := t0.Add(30 * 24 * time.Hour).Truncate(time.Second)
+				mustComplete(t, f.store, operation.Outcome{TrackingKey: key, LeaseID: c.LeaseID, Status: operation.StatusSucceeded,
+					OttuStatus: 200, OttuBody: success, Now: t0.Add(time.Second), ExpiresAt: want})
+				if rec := f.stored(t, key); !rec.ExpiresAt.Equal(want) {
+					t.Errorf("TTL %s, want %s", rec.ExpiresAt, want)
+				}
+			},
+		},
+		{
+			name: "an unknown outcome removes the TTL, so the key never frees itself silently",
+			run: func(t *testing.T, f fixture, key string) {
+				claimThenComplete(t, f.store, claimAt(key, t0), operation.StatusUnknown, 0, nil, t0.Add(time.Minute))
+				if rec := f.stored(t, key); !rec.ExpiresAt.IsZero() {
+					t.Errorf("TTL %s, want none", rec.ExpiresAt)
+				}
+				if _, err := f.store.Get(context.Background(), key); err != nil {
+					t.Errorf("a record without TTL must stay readable: %v", err)
 				}
 			},
 		},
@@ -686,7 +769,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRefresh(t *testing.T) {
+func TestSettle(t *testing.T) {
 	success := readFixture(t, "refund_success.json")
 	rejected := readFixture(t, "refund_rejected.json")
 	later := readFixture(t, "inquiry_later.json")
@@ -787,18 +870,23 @@ func TestRefresh(t *testing.T) {
 				tc.before(t, f.store, key)
 			}
 			before := f.stored(t, key)
-			err := f.store.Refresh(context.Background(), key, tc.status, 201, later, t0.Add(time.Hour))
+			err := f.store.Settle(context.Background(), operation.Settlement{TrackingKey: key, Status: tc.status,
+				OttuStatus: 201, OttuBody: later, Now: t0.Add(time.Hour), ExpiresAt: t0.Add(48 * time.Hour)})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Refresh error = %v, want %v", err, tc.wantErr)
+					t.Fatalf("Settle error = %v, want %v", err, tc.wantErr)
 				}
 				if after := f.stored(t, key); !reflect.DeepEqual(after, before) {
-					t.Errorf("a refused refresh changed the record:\nbefore %+v\n after %+v", before, after)
+					t.Errorf("a refused settlement changed the record:\nbefore %+v\n after %+v", before, after)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("Refresh error = %v", err)
+				t.Fatalf("Settle error = %v", err)
+			}
+			// The TTL is whole seconds, rounded up.
+			if rec, want := f.stored(t, key), t0.Add(48*time.Hour); rec.ExpiresAt.Before(want) || rec.ExpiresAt.Sub(want) >= time.Second {
+				t.Errorf("the TTL is %s, want it moved to %s", rec.ExpiresAt, want)
 			}
 			tc.want(t, f.stored(t, key))
 		})
