@@ -86,6 +86,7 @@ func Build(ctx context.Context, function string, getenv func(string) string, opt
 	svc := &operation.Service{
 		Store:         store,
 		Ottu:          client,
+		Inquiry:       client,
 		Retention:     cfg.RecordRetention(),
 		LeaseGrace:    cfg.LeaseGrace,
 		RecordTimeout: recordTimeout(cfg.DeadlineMargin),

@@ -241,6 +241,17 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	if p := problemOf(t, first); first.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
 		t.Fatalf("first: %d %+v", first.StatusCode, p)
 	}
+	if !strings.Contains(problemOf(t, first).Detail, "connection to Ottu broke") {
+		t.Fatalf("a cut connection is described as something else: %s", first.Body)
+	}
+	if rec := s.record("dropped-1"); rec.Status != operation.StatusUnknown || !rec.ExpiresAt.IsZero() {
+		t.Fatalf("record %s expiring %s: an unknown outcome must not expire", rec.Status, rec.ExpiresAt)
+	}
+	early := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	// The key is held for the lease grace (5 s here), rounded up to whole seconds.
+	if p := problemOf(t, early); early.StatusCode != 409 || p.Code != operation.CodeOutcomePending || (early.Headers["Retry-After"] != "5" && early.Headers["Retry-After"] != "6") || !strings.Contains(p.Detail, "money may already have moved") {
+		t.Fatalf("a retry while the key is held: %d %v %+v", early.StatusCode, early.Headers, p)
+	}
 	s.clock.Advance(time.Minute)
 	retry := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
 	if retry.StatusCode != 200 {
@@ -248,6 +259,9 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	}
 	if n := len(s.children(sid)); n != 1 {
 		t.Fatalf("%d children, want exactly 1", n)
+	}
+	if rec := s.record("dropped-1"); rec.ExpiresAt.Sub(s.clock.Now()) < 29*24*time.Hour {
+		t.Fatalf("after the outcome the record expires at %s, want retention after the outcome", rec.ExpiresAt)
 	}
 }
 
@@ -378,24 +392,22 @@ func TestEventsFixtures(t *testing.T) {
 		})
 	}
 	for _, f := range statusFiles {
-		t.Run(filepath.Base(f)+" reads the record the refund event made", func(t *testing.T) {
+		t.Run(filepath.Base(f)+" reads the record of its key", func(t *testing.T) {
 			s := newStack(t)
-			refund, err := os.ReadFile("../../events/refund-apigw.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.handler(ottu.Refund).Invoke(context.Background(), refund); err != nil {
-				t.Fatal(err)
-			}
 			var ev events.APIGatewayV2HTTPRequest
 			b, _ := os.ReadFile(f)
 			if err := json.Unmarshal(b, &ev); err != nil {
 				t.Fatal(err)
 			}
+			// The local stack seeds this record at start; here a refund makes it.
+			key := ev.PathParameters["tracking_key"]
+			if resp := s.post(context.Background(), ottu.Refund, key, body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
+				t.Fatalf("refund: %d %s", resp.StatusCode, resp.Body)
+			}
 			h := &handler.OperationStatus{Service: s.deps.Service}
-			resp, err := h.Invoke(context.Background(), ev)
-			if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"succeeded"`) {
-				t.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
+			resp := h.HTTP(context.Background(), ev)
+			if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"succeeded"`) {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
 		})
 	}
@@ -483,11 +495,7 @@ func TestOperationStatus(t *testing.T) {
 			ev.QueryStringParameters["refresh"] = query
 		}
 		ev.RequestContext.HTTP.Method = "GET"
-		resp, err := (&handler.OperationStatus{Service: s.deps.Service}).Invoke(ctx, ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return (&handler.OperationStatus{Service: s.deps.Service}).HTTP(ctx, ev)
 	}
 	type view struct {
 		Status    string  `json:"status"`
@@ -498,6 +506,10 @@ func TestOperationStatus(t *testing.T) {
 		Ottu      struct {
 			Result string `json:"result"`
 		} `json:"ottu"`
+		Inquiry *struct {
+			State       string `json:"state"`
+			TrackingKey string `json:"tracking_key"`
+		} `json:"ottu_inquiry"`
 	}
 	read := func(resp events.APIGatewayV2HTTPResponse) view {
 		t.Helper()
@@ -520,29 +532,81 @@ func TestOperationStatus(t *testing.T) {
 			t.Fatalf("record %+v", v)
 		}
 	})
-	t.Run("refresh asks Ottu with the same key and stores the settled result", func(t *testing.T) {
+	t.Run("refresh asks Ottu read-only and shows the settled refund beside the record", func(t *testing.T) {
 		if _, err := s.sandbox.Settle(sid, sandbox.SettleRequest{TrackingKey: "status-queued", Result: sandbox.SettleSuccess}); err != nil {
 			t.Fatal(err)
 		}
 		v := read(status("status-queued", "true"))
-		if v.Status != "succeeded" || v.Ottu.Result != "success" {
-			t.Fatalf("refreshed record %+v", v)
+		if v.Status != "succeeded" || v.Inquiry == nil || v.Inquiry.State != "refunded" || v.Inquiry.TrackingKey != "status-queued" {
+			t.Fatalf("refreshed record %+v inquiry %+v", v, v.Inquiry)
 		}
 		if n := len(s.children(sid)); n != 1 {
 			t.Fatalf("%d children after a refresh, want 1", n)
 		}
-		if v := read(status("status-queued", "")); v.Ottu.Result != "success" {
-			t.Fatalf("the refreshed body was not stored: %+v", v)
-		}
 	})
-	t.Run("refresh of a failed record is refused, since it would perform the refund", func(t *testing.T) {
+	t.Run("refresh of a failed record shows it and sends nothing", func(t *testing.T) {
 		s.post(ctx, ottu.Refund, "status-failed", body(sid, "99.000"))
-		resp := status("status-failed", "true")
-		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeRefreshNotSafe {
-			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		v := read(status("status-failed", "true"))
+		if v.Status != "failed" || v.Inquiry != nil {
+			t.Fatalf("refreshed failed record %+v inquiry %+v", v, v.Inquiry)
 		}
 		if n := len(s.children(sid)); n != 1 {
 			t.Fatalf("%d children, want 1", n)
+		}
+	})
+	t.Run("refresh of a key Ottu does not hold never performs the refund", func(t *testing.T) {
+		// A succeeded record whose key Ottu does not know (another account,
+		// another base_url): re-sending it would be a new refund.
+		other := paid(s, "10.000")
+		resp := s.post(ctx, ottu.Refund, "status-elsewhere-src", body(other, "1.000"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("setup refund: %d %s", resp.StatusCode, resp.Body)
+		}
+		c := operation.Claim{TrackingKey: "status-elsewhere", Operation: "refund", SessionID: other, Fingerprint: "fp-elsewhere",
+			LeaseID: "lease-elsewhere", Now: s.clock.Now(), LeaseUntil: s.clock.Now().Add(time.Minute), ExpiresAt: s.clock.Now().Add(time.Hour)}
+		if _, err := s.deps.Service.Store.Claim(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.deps.Service.Store.Complete(ctx, operation.Outcome{TrackingKey: c.TrackingKey, LeaseID: c.LeaseID, Status: operation.StatusSucceeded,
+			OttuStatus: 200, OttuBody: json.RawMessage(`{"result":"success","operation":"refund"}`), Now: s.clock.Now(), ExpiresAt: c.ExpiresAt}); err != nil {
+			t.Fatal(err)
+		}
+		v := read(status("status-elsewhere", "true"))
+		if v.Status != "succeeded" || v.Inquiry != nil {
+			t.Fatalf("record %+v inquiry %+v", v, v.Inquiry)
+		}
+		if n := len(s.children(other)); n != 1 {
+			t.Fatalf("%d children after the refresh, want 1: a read moved money", n)
+		}
+	})
+	t.Run("refresh settles an unknown outcome from Ottu's inquiry", func(t *testing.T) {
+		other := paid(s, "10.000")
+		s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
+		if resp := s.post(ctx, ottu.Refund, "status-dropped", body(other, "1.000")); resp.StatusCode != 504 {
+			t.Fatalf("dropped refund: %d %s", resp.StatusCode, resp.Body)
+		}
+		v := read(status("status-dropped", "true"))
+		if v.Status != "succeeded" || v.Inquiry == nil || v.Inquiry.State != "refunded" {
+			t.Fatalf("record %+v inquiry %+v", v, v.Inquiry)
+		}
+		if rec := s.record("status-dropped"); rec.Status != operation.StatusSucceeded || rec.ExpiresAt.IsZero() {
+			t.Fatalf("stored %s expiring %s: want succeeded with a TTL again", rec.Status, rec.ExpiresAt)
+		}
+		if n := len(s.children(other)); n != 1 {
+			t.Fatalf("%d children, want 1", n)
+		}
+	})
+	t.Run("refresh leaves an unknown outcome unknown when Ottu shows nothing", func(t *testing.T) {
+		other := paid(s, "10.000")
+		s.fault(sandbox.Fault{Kind: sandbox.FaultError5xx, Operation: "refund"})
+		if resp := s.post(ctx, ottu.Refund, "status-5xx", body(other, "1.000")); resp.StatusCode != 502 {
+			t.Fatalf("refund against a 5xx: %d %s", resp.StatusCode, resp.Body)
+		}
+		if v := read(status("status-5xx", "true")); v.Status != "unknown" {
+			t.Fatalf("record %+v", v)
+		}
+		if n := len(s.children(other)); n != 0 {
+			t.Fatalf("%d children, want 0", n)
 		}
 	})
 	t.Run("an unknown key is a 404", func(t *testing.T) {
@@ -586,8 +650,13 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	t.Run("after a dropped answer the retry is not sent, even after the grace", func(t *testing.T) {
 		s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
 		first := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
-		if p := problemOf(t, first); first.StatusCode != 504 || !strings.Contains(p.Detail, "new key") {
-			t.Fatalf("first: %d %+v", first.StatusCode, p)
+		p := problemOf(t, first)
+		if first.StatusCode != 504 || !strings.Contains(p.Detail, "new Tracking-Key") || first.Headers["Retry-After"] != "" {
+			t.Fatalf("first: %d %v %+v", first.StatusCode, first.Headers, p)
+		}
+		// One instruction: check, then a new key; never "retry with the same key".
+		if strings.Contains(p.Detail, "same Tracking-Key") || strings.Contains(p.Detail, "same key") {
+			t.Fatalf("the v1 answer tells the caller two things: %s", p.Detail)
 		}
 		s.clock.Advance(time.Hour)
 		retry := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
@@ -597,5 +666,76 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 		if n := len(s.children(sid)); n != 2 {
 			t.Fatalf("%d children, want 2 (the first refund and the dropped one, never a third)", n)
 		}
+		if rec := s.record("v1-dropped"); !rec.ExpiresAt.IsZero() {
+			t.Fatalf("the unknown outcome expires at %s; it must never free its key silently", rec.ExpiresAt)
+		}
 	})
+	t.Run("after a crash before the outcome write the retry is not sent, even long after the lease", func(t *testing.T) {
+		store := s.deps.Service.Store
+		s.deps.Service.Store = crashingStore{store}
+		s.post(context.Background(), ottu.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
+		s.deps.Service.Store = store
+		if rec := s.record("v1-crash"); rec.Status != operation.StatusInProgress || !rec.ExpiresAt.IsZero() {
+			t.Fatalf("after the crash the record is %s expiring %s, want in_progress with no expiry", rec.Status, rec.ExpiresAt)
+		}
+		s.clock.Advance(48 * time.Hour)
+		retry := s.post(context.Background(), ottu.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
+		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
+		}
+		if n := len(s.children(sid)); n != 3 {
+			t.Fatalf("%d children, want 3 (never a second refund of 3.000)", n)
+		}
+	})
+}
+
+// hungStore never answers, like a DynamoDB endpoint that accepts the
+// connection and then hangs; without a deadline it would block forever.
+type hungStore struct{ operation.Store }
+
+var errNoDeadline = errors.New("the store was called without a deadline")
+
+func (hungStore) Claim(ctx context.Context, _ operation.Claim) (*operation.Record, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errNoDeadline
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hungStore) Get(ctx context.Context, _ string) (*operation.Record, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errNoDeadline
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestHungStoreAnswers503BeforeOttuIsCalled: each store call has its own
+// short deadline, so a hung table answers store_unavailable, not API
+// Gateway's bare 502 after 29 s, and nothing reaches Ottu.
+func TestHungStoreAnswers503BeforeOttuIsCalled(t *testing.T) {
+	s := newStack(t)
+	sid := paid(s, "10.000")
+	s.deps.Service.Store = hungStore{s.deps.Service.Store}
+	s.deps.Service.StoreTimeout = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 29*time.Second) // API Gateway's limit
+	defer cancel()
+	resp := s.post(ctx, ottu.Refund, "hung-1", body(sid, "1.000"))
+	p := problemOf(t, resp)
+	if resp.StatusCode != 503 || p.Code != operation.CodeStoreUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(p.Detail, "no money moved") {
+		t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the answer came only at API Gateway's limit")
+	}
+	if n := len(s.children(sid)); n != 0 {
+		t.Fatalf("%d children, want 0", n)
+	}
+	status := (&handler.OperationStatus{Service: s.deps.Service}).HTTP(ctx, events.APIGatewayV2HTTPRequest{
+		PathParameters: map[string]string{"tracking_key": "hung-1"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"}}})
+	if status.StatusCode != 503 {
+		t.Fatalf("status read against a hung store: %d %s", status.StatusCode, status.Body)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -47,7 +46,7 @@ func (s *instantStore) Get(context.Context, string) (*operation.Record, error) {
 	return nil, operation.ErrRecordNotFound
 }
 
-func (s *instantStore) Refresh(context.Context, string, operation.Status, int, json.RawMessage, time.Time) error {
+func (s *instantStore) Settle(context.Context, operation.Settlement) error {
 	return nil
 }
 

@@ -29,6 +29,9 @@ type invokeError struct {
 	Detail      string          `json:"detail"`
 	TrackingKey string          `json:"tracking_key,omitempty"`
 	Ottu        json.RawMessage `json:"ottu,omitempty"`
+	// RetryAfterSeconds is how long to wait before retrying with the same
+	// key, for a workflow's Wait state (SecondsPath); absent: no wait named.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
 }
 
 func (e invokeError) Error() string {
@@ -45,7 +48,8 @@ type (
 	OperationRejected struct{ invokeError }
 	// TrackingKeyReused: the key was used for a different request. Do not retry.
 	TrackingKeyReused struct{ invokeError }
-	// OperationInProgress: the same key is in flight. Retry.
+	// OperationInProgress: the same key is in flight, or held after an
+	// unknown outcome. Retry after retry_after_seconds.
 	OperationInProgress struct{ invokeError }
 	// OttuUnavailable: Ottu unreachable, 5xx, or refusing our credentials;
 	// also the Tracking-Key store being unreachable. Retry.
@@ -57,13 +61,14 @@ type (
 // typedError maps a domain error to its invocation error type.
 func typedError(err error) error {
 	p, e := problemFrom(err)
-	body := invokeError{Code: p.Code, Detail: p.Detail, TrackingKey: e.TrackingKey, Ottu: p.Ottu}
+	body := invokeError{Code: p.Code, Detail: p.Detail, TrackingKey: e.TrackingKey, Ottu: p.Ottu,
+		RetryAfterSeconds: retryAfterSeconds(e.RetryAfter)}
 	switch e.Code {
 	case operation.CodeOperationRejected, operation.CodeNotFound:
 		return &OperationRejected{body}
 	case operation.CodeTrackingKeyReused:
 		return &TrackingKeyReused{body}
-	case operation.CodeInProgress:
+	case operation.CodeInProgress, operation.CodeOutcomePending:
 		return &OperationInProgress{body}
 	case operation.CodeOttuUnavailable, operation.CodeOttuAuth, operation.CodeStoreUnavailable:
 		return &OttuUnavailable{body}

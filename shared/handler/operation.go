@@ -49,17 +49,22 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	headers := map[string]string{"X-Request-Id": requestID}
 	log := h.logger().With(obs.RequestID(requestID), obs.Operation(string(h.Op)))
 
-	key, err := trackingKeyFromHeaders(ev.Headers, h.newKey)
+	if ev.RequestContext.HTTP.Method != "" && ev.RequestContext.HTTP.Method != http.MethodPost {
+		headers["Allow"] = http.MethodPost
+		return h.fail(ctx, log, &operation.Error{Code: operation.CodeMethodNotAllowed,
+			Detail: fmt.Sprintf("Use POST for /operations/%s.", h.Op)}, headers)
+	}
+	key, err := trackingKeyFromHeaders(ev.Headers, h.Op, h.newKey)
 	if err != nil {
 		return h.fail(ctx, log, err, headers)
 	}
 	headers["Tracking-Key"] = key
 	log = log.With(obs.TrackingKey(key))
 
-	if ev.RequestContext.HTTP.Method != "" && ev.RequestContext.HTTP.Method != http.MethodPost {
-		headers["Allow"] = http.MethodPost
-		return h.fail(ctx, log, &operation.Error{Code: operation.CodeMethodNotAllowed,
-			Detail: fmt.Sprintf("Use POST for /operations/%s.", h.Op)}, headers)
+	if ct, _ := lowerHeader(ev.Headers, "content-type"); ct != "" {
+		if err := checkContentType(ct); err != nil {
+			return h.fail(ctx, log, err, headers)
+		}
 	}
 	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, h.maxBody())
 	if err != nil {
@@ -77,6 +82,10 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	}
 	if res.Replayed {
 		headers["Idempotent-Replayed"] = "true"
+	}
+	if res.Unrecorded {
+		// Ottu did it, but GET /operations/{key} may not show it yet.
+		headers["Outcome-Recorded"] = "false"
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "operation done", slog.Bool("replayed", res.Replayed), slog.String("result", res.OttuResult))
 	status := res.OttuStatus
@@ -97,14 +106,20 @@ func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, heade
 }
 
 // trackingKeyFromHeaders reads Tracking-Key or its alias Idempotency-Key;
-// API Gateway lower-cases header names.
-func trackingKeyFromHeaders(headers map[string]string, newKey func() string) (string, error) {
+// API Gateway lower-cases header names. Operations that move money need the
+// caller's key: one made here would be new on every retry. Cancel, expire
+// and delete move no money and Ottu refuses them in the state they leave,
+// so a key is made for them when none is sent.
+func trackingKeyFromHeaders(headers map[string]string, op ottu.Operation, newKey func() string) (string, error) {
 	tk, hasTK := lowerHeader(headers, "tracking-key")
 	ik, hasIK := lowerHeader(headers, "idempotency-key")
 	switch {
 	case hasTK && hasIK && tk != ik:
 		return "", operation.Invalid(operation.CodeInvalidTrackingKey, "Tracking-Key",
 			"Tracking-Key and Idempotency-Key are both present and differ; send one of them, or the same value in both.")
+	case !hasTK && !hasIK && op.External():
+		return "", operation.Invalid(operation.CodeTrackingKeyRequired, "Tracking-Key",
+			fmt.Sprintf("A Tracking-Key header is required for %s, which moves money: derive it from your own id for this %s (for example your refund id), and send the same key on every retry so the %s happens at most once.", op, op, op))
 	case !hasTK && !hasIK:
 		return newKey(), nil
 	case !hasTK:

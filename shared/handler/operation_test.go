@@ -103,6 +103,7 @@ func TestHTTPOperationRequests(t *testing.T) {
 		op        ottu.Operation
 		method    string
 		headers   map[string]string
+		noKey     bool // no header at all; otherwise tracking-key: k is sent when headers is nil
 		body      string
 		base64    bool
 		status    int
@@ -116,7 +117,7 @@ func TestHTTPOperationRequests(t *testing.T) {
 					t.Fatalf("amount %s", req.Amount)
 				}
 			}},
-		{name: "a request without a key gets a generated one back", op: ottu.Cancel, body: `{"order_no":"o1"}`, status: 200, wantCalls: 1,
+		{name: "a cancel without a key gets a generated one back", op: ottu.Cancel, noKey: true, body: `{"order_no":"o1"}`, status: 200, wantCalls: 1,
 			check: func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse) {
 				if req.TrackingKey != "generated-key" || resp.Headers["Tracking-Key"] != "generated-key" {
 					t.Fatalf("key %q / header %q", req.TrackingKey, resp.Headers["Tracking-Key"])
@@ -151,13 +152,28 @@ func TestHTTPOperationRequests(t *testing.T) {
 			}},
 		{name: "tracking_key in an HTTP body is an unknown field", op: ottu.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: operation.CodeUnknownField},
 		{name: "an amount on a void is not applicable", op: ottu.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: operation.CodeAmountNotApplicable},
-		{name: "a null amount on a void is no amount", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 200, wantCalls: 1},
+		{name: "a null amount on a refund is refused, never read as a full refund", op: ottu.Refund, body: `{"session_id":"s","amount":null}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "a null amount on a void is refused", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 400, code: operation.CodeInvalidAmount},
+		{name: "an amount sent twice is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.000","amount":"100.000"}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "a member twice inside extra is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"b":1,"b":2}}}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "the same member name in two objects is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"session_id":1},"b":[{"a":1},{"a":2}]}}`, status: 200, wantCalls: 1},
+		{name: "a refund without a Tracking-Key is refused with how to choose one", op: ottu.Refund, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
+		{name: "a capture without a Tracking-Key is refused", op: ottu.Capture, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
+		{name: "a void without a Tracking-Key is refused", op: ottu.Void, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
+		{name: "a form-encoded body is refused as not JSON", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/x-www-form-urlencoded"}, body: `session_id=s`, status: 415, code: operation.CodeUnsupportedMediaType},
+		{name: "JSON with a charset is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "Content-Type": "application/json; charset=utf-8"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
+		{name: "a +json media type is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/merge-patch+json"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
 		{name: "an amount with four decimals is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: operation.CodeInvalidAmount},
 		{name: "an amount in exponent form is refused", op: ottu.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: operation.CodeInvalidAmount},
 		{name: "a negative amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: operation.CodeInvalidAmount},
 		{name: "a boolean amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: operation.CodeInvalidAmount},
 		{name: "a numeric session id is refused", op: ottu.Refund, body: `{"session_id":12}`, status: 400, code: operation.CodeInvalidRequest},
 		{name: "extra that is a string is refused", op: ottu.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "extra nested eight levels deep is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(8) + `}`, status: 200, wantCalls: 1},
+		{name: "extra nested nine levels deep is refused before Ottu echoes it back", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(9) + `}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "extra nested thousands of levels deep is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "brackets inside extra's strings do not count as depth", op: ottu.Refund, body: `{"session_id":"s","extra":{"note":"[[[[[[[[[[{{{{{{{{{{ \" ]"}}`, status: 200, wantCalls: 1},
+		{name: "extra over 16 KiB is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", 16<<10) + `"}}`, status: 400, code: operation.CodeInvalidRequest},
 		{name: "a body over 64 KiB is too large", op: ottu.Refund, body: big, status: 413, code: operation.CodeBodyTooLarge},
 		{name: "a base64 body over 64 KiB is too large", op: ottu.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: operation.CodeBodyTooLarge},
 		{name: "broken base64 is refused", op: ottu.Refund, body: "%%%", base64: true, status: 400, code: operation.CodeInvalidRequest},
@@ -171,7 +187,11 @@ func TestHTTPOperationRequests(t *testing.T) {
 			if method == "" {
 				method = "POST"
 			}
-			ev := events.APIGatewayV2HTTPRequest{Headers: tt.headers, Body: tt.body, IsBase64Encoded: tt.base64}
+			headers := tt.headers
+			if headers == nil && !tt.noKey {
+				headers = map[string]string{"tracking-key": "k"}
+			}
+			ev := events.APIGatewayV2HTTPRequest{Headers: headers, Body: tt.body, IsBase64Encoded: tt.base64}
 			ev.RequestContext.HTTP.Method = method
 			ev.RequestContext.RequestID = "req-1"
 			resp := h.HTTP(context.Background(), ev)
@@ -210,6 +230,8 @@ func TestHTTPOperationErrors(t *testing.T) {
 	}{
 		{"Ottu not finding the transaction is a 404", &operation.Error{Code: operation.CodeNotFound, Detail: "x"}, 404, ""},
 		{"the same key in flight is a 409 with Retry-After", &operation.Error{Code: operation.CodeInProgress, Detail: "x", RetryAfter: 7 * time.Second}, 409, "7"},
+		{"a key held after an unknown outcome is a 409 with the seconds until it may be retried", &operation.Error{Code: operation.CodeOutcomePending, Detail: "x", RetryAfter: 280*time.Second + 300*time.Millisecond}, 409, "281"},
+		{"an unknown outcome on API v2 is a 504 with Retry-After", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "x", RetryAfter: 300 * time.Second}, 504, "300"},
 		{"an Ottu rejection is a 422 carrying Ottu's body", &operation.Error{Code: operation.CodeOperationRejected, Detail: "x", Ottu: ottuBody}, 422, ""},
 		{"a reused key is a 422", &operation.Error{Code: operation.CodeTrackingKeyReused, Detail: "x"}, 422, ""},
 		{"Ottu unavailable is a 502", &operation.Error{Code: operation.CodeOttuUnavailable, Detail: "x"}, 502, ""},
@@ -254,6 +276,51 @@ func TestReplayedHeader(t *testing.T) {
 	resp := h.HTTP(context.Background(), ev)
 	if resp.Headers["Idempotent-Replayed"] != "true" || resp.Body != ottuRefundBody {
 		t.Fatalf("replay answered %v %s", resp.Headers, resp.Body)
+	}
+}
+
+func TestUnrecordedOutcomeHeader(t *testing.T) {
+	exec := okExecutor()
+	exec.res.Unrecorded = true
+	h := &Operation{Op: ottu.Refund, Service: exec}
+	ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
+	ev.RequestContext.HTTP.Method = "POST"
+	resp := h.HTTP(context.Background(), ev)
+	if resp.StatusCode != 200 || resp.Headers["Outcome-Recorded"] != "false" {
+		t.Fatalf("an outcome the store could not record answered %d %v", resp.StatusCode, resp.Headers)
+	}
+}
+
+func TestDirectInvocationErrorsNameTheWait(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantType string
+		wantWait int
+	}{
+		{"a key in flight names a short wait", &operation.Error{Code: operation.CodeInProgress, Detail: "wait", RetryAfter: 2 * time.Second}, "OperationInProgress", 2},
+		{"a key held after an unknown outcome names the seconds until it may be retried", &operation.Error{Code: operation.CodeOutcomePending, Detail: "held", RetryAfter: 299500 * time.Millisecond}, "OperationInProgress", 300},
+		{"an unknown outcome names the lease", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "?", RetryAfter: 300 * time.Second}, "OutcomeUnknown", 300},
+		{"a rejection names no wait", &operation.Error{Code: operation.CodeOperationRejected, Detail: "no"}, "OperationRejected", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exec := okExecutor()
+			exec.err = tt.err
+			h := &Operation{Op: ottu.Refund, Service: exec}
+			_, err := h.Invoke(context.Background(), json.RawMessage(`{"session_id":"s","tracking_key":"k"}`))
+			if err == nil || reflect.TypeOf(err).Elem().Name() != tt.wantType {
+				t.Fatalf("error %T %v, want %s", err, err, tt.wantType)
+			}
+			var msg map[string]any
+			if err := json.Unmarshal([]byte(err.Error()), &msg); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := msg["retry_after_seconds"].(float64)
+			if int(got) != tt.wantWait {
+				t.Fatalf("retry_after_seconds %v, want %d (%s)", msg["retry_after_seconds"], tt.wantWait, err.Error())
+			}
+		})
 	}
 }
 
@@ -317,4 +384,9 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// nested is a JSON object nested depth levels deep: {"a":{"a":{}}} is 3.
+func nested(depth int) string {
+	return strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat(`}`, depth-1)
 }

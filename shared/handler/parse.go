@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime"
 	"slices"
 	"strings"
 
@@ -63,6 +65,9 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 		return req, "", &operation.Error{Code: operation.CodeInvalidRequest,
 			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "amount": "2.500"}.`}
 	}
+	if err := checkMembers(body); err != nil {
+		return req, "", err
+	}
 	var unknown []string
 	for k := range fields {
 		if !slices.Contains(allowed, k) {
@@ -89,7 +94,13 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	if err != nil {
 		return req, "", err
 	}
-	if raw, ok := fields["amount"]; ok && !isNull(raw) {
+	if raw, ok := fields["amount"]; ok && isNull(raw) {
+		// Ottu reads a missing amount as "the full amount": a null must not
+		// become a full refund by accident.
+		return req, "", operation.Invalid(operation.CodeInvalidAmount, "amount",
+			`amount is null; leave it out to let Ottu use the full or remaining amount, or send a decimal string such as "2.500".`)
+	}
+	if raw, ok := fields["amount"]; ok {
 		if !op.TakesAmount() {
 			return req, "", operation.AmountNotApplicable(op)
 		}
@@ -131,4 +142,68 @@ func quoteList(names []string) string {
 		q[i] = `"` + n + `"`
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkMembers refuses a member named twice in any object of valid JSON:
+// decoders disagree on which one wins, so {"amount": "1", "amount": "100"}
+// must not be read as either.
+func checkMembers(body []byte) error {
+	type frame struct {
+		object    bool
+		expectKey bool
+		keys      map[string]bool
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF || err != nil {
+			return nil // syntax errors are reported by the caller's decode
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.object {
+					top.expectKey = true
+				}
+				stack = append(stack, &frame{object: d == '{', expectKey: true, keys: map[string]bool{}})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top == nil || !top.object {
+			continue
+		}
+		if !top.expectKey {
+			top.expectKey = true
+			continue
+		}
+		name, _ := tok.(string)
+		if top.keys[name] {
+			return operation.Invalid(operation.CodeInvalidRequest, name,
+				fmt.Sprintf("The member %q appears twice in one object; send each member once.", name))
+		}
+		top.keys[name] = true
+		top.expectKey = false
+	}
+}
+
+// checkContentType accepts JSON (application/json or any +json type) or
+// no Content-Type at all; anything else is refused before it is read.
+func checkContentType(value string) error {
+	if value == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(value)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return &operation.Error{Code: operation.CodeUnsupportedMediaType,
+		Detail: fmt.Sprintf("The Content-Type %q is not JSON; send the body as application/json.", value)}
 }

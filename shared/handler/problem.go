@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -31,22 +32,24 @@ type codeInfo struct {
 }
 
 var codes = map[operation.Code]codeInfo{
-	operation.CodeInvalidRequest:      {http.StatusBadRequest, "The request is malformed"},
-	operation.CodeUnknownField:        {http.StatusBadRequest, "The request has an unknown field"},
-	operation.CodeAmountNotApplicable: {http.StatusBadRequest, "This operation takes no amount"},
-	operation.CodeInvalidAmount:       {http.StatusBadRequest, "The amount is invalid"},
-	operation.CodeInvalidTrackingKey:  {http.StatusBadRequest, "The Tracking-Key is invalid"},
-	operation.CodeBodyTooLarge:        {http.StatusRequestEntityTooLarge, "The request body is too large"},
-	operation.CodeMethodNotAllowed:    {http.StatusMethodNotAllowed, "Method not allowed"},
-	operation.CodeNotFound:            {http.StatusNotFound, "Not found"},
-	operation.CodeInProgress:          {http.StatusConflict, "The same Tracking-Key is being processed"},
-	operation.CodeOperationRejected:   {http.StatusUnprocessableEntity, "Ottu rejected the operation"},
-	operation.CodeTrackingKeyReused:   {http.StatusUnprocessableEntity, "The Tracking-Key was used for a different request"},
-	operation.CodeRefreshNotSafe:      {http.StatusUnprocessableEntity, "Refreshing this record is not safe"},
-	operation.CodeOttuUnavailable:     {http.StatusBadGateway, "Ottu is unavailable"},
-	operation.CodeOttuAuth:            {http.StatusBadGateway, "Ottu refused the credentials"},
-	operation.CodeOutcomeUnknown:      {http.StatusGatewayTimeout, "The outcome is unknown"},
-	operation.CodeStoreUnavailable:    {http.StatusServiceUnavailable, "The Tracking-Key store is unavailable"},
+	operation.CodeInvalidRequest:       {http.StatusBadRequest, "The request is malformed"},
+	operation.CodeUnknownField:         {http.StatusBadRequest, "The request has an unknown field"},
+	operation.CodeAmountNotApplicable:  {http.StatusBadRequest, "This operation takes no amount"},
+	operation.CodeInvalidAmount:        {http.StatusBadRequest, "The amount is invalid"},
+	operation.CodeInvalidTrackingKey:   {http.StatusBadRequest, "The Tracking-Key is invalid"},
+	operation.CodeTrackingKeyRequired:  {http.StatusBadRequest, "A Tracking-Key is required"},
+	operation.CodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "The request body must be JSON"},
+	operation.CodeBodyTooLarge:         {http.StatusRequestEntityTooLarge, "The request body is too large"},
+	operation.CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
+	operation.CodeNotFound:             {http.StatusNotFound, "Not found"},
+	operation.CodeInProgress:           {http.StatusConflict, "The same Tracking-Key is being processed"},
+	operation.CodeOutcomePending:       {http.StatusConflict, "An earlier attempt's outcome is not known yet"},
+	operation.CodeOperationRejected:    {http.StatusUnprocessableEntity, "Ottu rejected the operation"},
+	operation.CodeTrackingKeyReused:    {http.StatusUnprocessableEntity, "The Tracking-Key was used for a different request"},
+	operation.CodeOttuUnavailable:      {http.StatusBadGateway, "Ottu is unavailable"},
+	operation.CodeOttuAuth:             {http.StatusBadGateway, "Ottu refused the credentials"},
+	operation.CodeOutcomeUnknown:       {http.StatusGatewayTimeout, "The outcome is unknown"},
+	operation.CodeStoreUnavailable:     {http.StatusServiceUnavailable, "The Tracking-Key store is unavailable"},
 }
 
 const internalCode operation.Code = "internal_error"
@@ -86,8 +89,8 @@ func problemResponse(err error, headers map[string]string) events.APIGatewayV2HT
 	p, e := problemFrom(err)
 	h := copyHeaders(headers)
 	h["Content-Type"] = "application/problem+json"
-	if e.RetryAfter > 0 {
-		h["Retry-After"] = strconv.Itoa(int(e.RetryAfter.Seconds()))
+	if secs := retryAfterSeconds(e.RetryAfter); secs > 0 {
+		h["Retry-After"] = strconv.Itoa(secs)
 	}
 	body, _ := json.Marshal(p)
 	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: h, Body: string(body)}
@@ -105,4 +108,13 @@ func copyHeaders(in map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, as Retry-After and
+// a Wait state take it: never shorter than the domain asked.
+func retryAfterSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return int((d + time.Second - 1) / time.Second)
 }

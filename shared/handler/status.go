@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -24,8 +25,8 @@ type OperationStatus struct {
 	Logger  *slog.Logger
 }
 
-// recordView is the contract's JSON form of a record.
-type recordView struct {
+// RecordView is the contract's JSON form of a Tracking-Key record.
+type RecordView struct {
 	TrackingKey string           `json:"tracking_key"`
 	Operation   string           `json:"operation"`
 	SessionID   *string          `json:"session_id"`
@@ -36,17 +37,53 @@ type recordView struct {
 	CreatedAt   string           `json:"created_at"`
 	UpdatedAt   string           `json:"updated_at"`
 	Ottu        json.RawMessage  `json:"ottu"`
+	// OttuInquiry is Ottu's read-only view of the operation, on refresh.
+	OttuInquiry json.RawMessage `json:"ottu_inquiry,omitempty"`
 }
 
-// Invoke is the Lambda entry point.
-func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// Invoke is the Lambda entry point: GET /operations/{tracking_key} through
+// API Gateway, or a direct event {"tracking_key", "refresh"?} (a workflow
+// following a queued refund) answered with the record itself.
+func (h *OperationStatus) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
+		return h.HTTP(ctx, ev), nil
+	}
+	return h.Direct(ctx, payload)
+}
+
+// Direct reads a record for a direct invocation; failures are the typed
+// errors of the operation functions (not_found is an OperationRejected).
+func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (*RecordView, error) {
+	var in struct {
+		TrackingKey string `json:"tracking_key"`
+		Refresh     bool   `json:"refresh"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || dec.More() {
+		return nil, typedError(operation.Invalid(operation.CodeInvalidRequest, "",
+			`The event must be {"tracking_key": "…", "refresh": false}.`))
+	}
+	log := h.logger().With(obs.TrackingKey(in.TrackingKey))
+	rec, err := h.Service.Status(ctx, in.TrackingKey, in.Refresh)
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.String("code", string(operation.CodeOf(err))), slog.String("error", err.Error()))
+		return nil, typedError(err)
+	}
+	view := viewOf(rec)
+	return &view, nil
+}
+
+// HTTP handles GET /operations/{tracking_key}.
+func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	requestID := requestIDOf(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	key := ev.PathParameters["tracking_key"]
 	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return problemResponse(&operation.Error{Code: operation.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers), nil
+		return problemResponse(&operation.Error{Code: operation.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
@@ -54,16 +91,22 @@ func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTP
 	case "true", "1":
 		refresh = true
 	default:
-		return problemResponse(operation.Invalid(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers), nil
+		return problemResponse(operation.Invalid(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
 	}
 	headers["Tracking-Key"] = key
 	rec, err := h.Service.Status(ctx, key, refresh)
 	if err != nil {
 		resp := problemResponse(err, headers)
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
-		return resp, nil
+		return resp
 	}
-	view := recordView{
+	body, _ := json.Marshal(viewOf(rec))
+	return jsonResponse(http.StatusOK, body, headers)
+}
+
+// viewOf is the contract's JSON form of a record.
+func viewOf(rec *operation.Record) RecordView {
+	view := RecordView{
 		TrackingKey: rec.TrackingKey,
 		Operation:   rec.Operation,
 		SessionID:   nullable(rec.SessionID),
@@ -74,12 +117,15 @@ func (h *OperationStatus) Invoke(ctx context.Context, ev events.APIGatewayV2HTTP
 		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
 		UpdatedAt:   rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		Ottu:        rec.OttuBody,
+		OttuInquiry: rec.Inquiry,
 	}
 	if !json.Valid(view.Ottu) {
 		view.Ottu = json.RawMessage("null")
 	}
-	body, _ := json.Marshal(view)
-	return jsonResponse(http.StatusOK, body, headers), nil
+	if len(view.OttuInquiry) > 0 && !json.Valid(view.OttuInquiry) {
+		view.OttuInquiry = json.RawMessage("null")
+	}
+	return view
 }
 
 // nullable writes "" as JSON null: the contract's record always has the field.

@@ -50,8 +50,12 @@ type Record struct {
 	OttuBody   json.RawMessage
 	// ErrorCode is the problem code of the last failure ("" on success).
 	ErrorCode string
-	// ExpiresAt is when DynamoDB's TTL may delete the record.
+	// ExpiresAt is when DynamoDB's TTL may delete the record; zero: never.
 	ExpiresAt time.Time
+	// Inquiry is Ottu's read-only view of this operation (the child
+	// transaction in an inquiry answer) when the record was read with
+	// refresh; it is not stored.
+	Inquiry json.RawMessage
 }
 
 // Claim asks for the lease on a Tracking-Key before calling Ottu.
@@ -65,8 +69,15 @@ type Claim struct {
 	LeaseID     string
 	LeaseUntil  time.Time
 	Now         time.Time
-	// ExpiresAt is the record's TTL (Now + retention).
+	// ExpiresAt is the record's TTL (Now + retention); zero: the record
+	// never expires until an outcome is written (API v1, where an attempt
+	// with no known outcome must hold its key for good).
 	ExpiresAt time.Time
+	// ReclaimOnlyFailed lets the claim take over an existing record only
+	// when Ottu is known to have refused it (status failed): without Ottu's
+	// Tracking-Key replay (API v1), a record left in progress or unknown may
+	// have moved money, so it is never sent again by itself.
+	ReclaimOnlyFailed bool
 }
 
 // Outcome records what Ottu answered, fenced on the claim's LeaseID.
@@ -81,6 +92,10 @@ type Outcome struct {
 	// LeaseUntil keeps others off the key until then (used after an unknown
 	// outcome, while Ottu may still be working); zero ends the lease now.
 	LeaseUntil time.Time
+	// ExpiresAt moves the record's TTL to retention after this outcome;
+	// zero removes it, so a key whose outcome is unknown never expires
+	// silently.
+	ExpiresAt time.Time
 }
 
 // Errors a Store returns; match them with errors.Is.
@@ -107,11 +122,24 @@ var (
 // Complete writes the outcome only while the record's LeaseID is still the
 // claim's; otherwise ErrLeaseLost and nothing is written.
 //
-// Refresh replaces the stored Ottu body and status of a record that is not
-// in progress under a live lease (GET ?refresh=true).
+// Settle records what a read-only check found (GET ?refresh=true): the
+// status, Ottu's body when one is given, and the TTL; only while the record
+// is not in progress under a live lease.
 type Store interface {
 	Claim(ctx context.Context, c Claim) (existing *Record, err error)
 	Complete(ctx context.Context, o Outcome) error
 	Get(ctx context.Context, trackingKey string) (*Record, error)
-	Refresh(ctx context.Context, trackingKey string, status Status, ottuStatus int, body json.RawMessage, now time.Time) error
+	Settle(ctx context.Context, s Settlement) error
+}
+
+// Settlement is what a read-only check of Ottu settled about a record.
+type Settlement struct {
+	TrackingKey string
+	Status      Status
+	// OttuStatus and OttuBody replace the stored answer when OttuBody is set.
+	OttuStatus int
+	OttuBody   json.RawMessage
+	Now        time.Time
+	// ExpiresAt is the record's new TTL.
+	ExpiresAt time.Time
 }

@@ -78,12 +78,54 @@ func (r Request) Validate() error {
 		}
 	}
 	if r.Extra != nil {
-		trimmed := bytes.TrimSpace(r.Extra)
-		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-			return Invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
-		}
+		return validateExtra(r.Extra)
 	}
 	return nil
+}
+
+// Bounds of extra. Ottu echoes extra back in its answer: an unbounded one
+// could make that answer too large or too deep to record after the money
+// moved.
+const (
+	MaxExtraBytes = 16 << 10
+	MaxExtraDepth = 8
+)
+
+func validateExtra(extra json.RawMessage) error {
+	trimmed := bytes.TrimSpace(extra)
+	if len(trimmed) > MaxExtraBytes {
+		return Invalid(CodeInvalidRequest, "extra", fmt.Sprintf("extra is %d bytes; at most %d are accepted, so keep only what you need to find the operation again.", len(trimmed), MaxExtraBytes))
+	}
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return Invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
+	}
+	if depth := jsonDepth(trimmed); depth > MaxExtraDepth {
+		return Invalid(CodeInvalidRequest, "extra", fmt.Sprintf("extra is nested %d levels deep; at most %d are accepted.", depth, MaxExtraDepth))
+	}
+	return nil
+}
+
+// jsonDepth is the deepest nesting of objects and arrays in valid JSON,
+// found without decoding (a string's brackets do not count).
+func jsonDepth(b []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // Fingerprint identifies the request apart from its key: the operation, the

@@ -22,10 +22,18 @@ type OttuClient interface {
 	Operation(ctx context.Context, req ottu.OperationRequest) (*ottu.OperationResponse, error)
 }
 
+// Inquirer asks Ottu where a transaction stands, read-only (refresh).
+type Inquirer interface {
+	Inquiry(ctx context.Context, req ottu.InquiryRequest) (*ottu.InquiryResponse, error)
+}
+
 // Service sends operations to Ottu at most once per Tracking-Key.
 type Service struct {
 	Store Store
 	Ottu  OttuClient
+	// Inquiry settles records on GET ?refresh=true without sending the
+	// operation again; nil refuses refresh.
+	Inquiry Inquirer
 	// Retention is how long records are kept (DynamoDB TTL).
 	Retention time.Duration
 	// LeaseGrace keeps a key locked past the caller's deadline, and after an
@@ -36,9 +44,15 @@ type Service struct {
 	// RecordTimeout bounds the outcome write, which runs even when the
 	// caller's context is done so that no outcome is lost.
 	RecordTimeout time.Duration
-	Now           func() time.Time
-	NewLeaseID    func() string
-	Logger        func(context.Context) *slog.Logger
+	// StoreTimeout bounds each read and claim, so a hung table answers
+	// store_unavailable within seconds instead of API Gateway's bare 502.
+	StoreTimeout time.Duration
+	// PollInterval is the Retry-After of a key whose first request is still
+	// running: it will finish soon, so the caller polls.
+	PollInterval time.Duration
+	Now          func() time.Time
+	NewLeaseID   func() string
+	Logger       func(context.Context) *slog.Logger
 	// NoOttuReplay is set when Ottu is not known to replay a Tracking-Key
 	// (API v1): an unknown outcome is then never sent again by itself, since
 	// a second request could perform the operation twice.
@@ -53,6 +67,8 @@ const (
 	DefaultLeaseGrace    = 5 * time.Minute
 	DefaultBudget        = 30 * time.Second
 	DefaultRecordTimeout = 2 * time.Second
+	DefaultStoreTimeout  = 2 * time.Second
+	DefaultPollInterval  = 2 * time.Second
 )
 
 // Result is an accepted operation, first time or replayed.
@@ -65,6 +81,9 @@ type Result struct {
 	Body       json.RawMessage
 	// OttuResult is Ottu's "result": success, queued, …
 	OttuResult string
+	// Unrecorded is set when Ottu's answer could not be written to the
+	// Tracking-Key record (the store failed after Ottu answered).
+	Unrecorded bool
 }
 
 // Execute validates the request, claims its Tracking-Key, calls Ottu and
@@ -78,33 +97,43 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 	}
 	fp := req.Fingerprint()
 	leaseID := s.newLeaseID()
-	existing, err := s.Store.Claim(ctx, Claim{
-		TrackingKey: req.TrackingKey,
-		Operation:   string(req.Operation),
-		SessionID:   req.SessionID,
-		OrderNo:     req.OrderNo,
-		Amount:      req.amountText(),
-		Fingerprint: fp,
-		LeaseID:     leaseID,
-		LeaseUntil:  s.leaseUntil(ctx, start),
-		Now:         start,
-		ExpiresAt:   start.Add(s.retention()),
-	})
+	claim := Claim{
+		TrackingKey:       req.TrackingKey,
+		Operation:         string(req.Operation),
+		SessionID:         req.SessionID,
+		OrderNo:           req.OrderNo,
+		Amount:            req.amountText(),
+		Fingerprint:       fp,
+		LeaseID:           leaseID,
+		LeaseUntil:        s.leaseUntil(ctx, start),
+		Now:               start,
+		ExpiresAt:         start.Add(s.retention()),
+		ReclaimOnlyFailed: s.NoOttuReplay,
+	}
+	if s.NoOttuReplay {
+		claim.ExpiresAt = time.Time{}
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	existing, err := s.Store.Claim(cctx, claim)
+	cancel()
 	switch {
 	case errors.Is(err, ErrClaimConflict) && existing != nil:
 		return s.conflict(req, fp, existing)
 	case err != nil:
-		return nil, &Error{Code: CodeStoreUnavailable, TrackingKey: req.TrackingKey, RetryAfter: time.Second, Err: err,
-			Detail: "The Tracking-Key store could not be reached, so nothing was sent to Ottu; retry with the same Tracking-Key."}
+		return nil, storeUnavailable(req.TrackingKey, err,
+			"The Tracking-Key store could not be reached, so nothing was sent to Ottu and no money moved; retry with the same Tracking-Key after the Retry-After delay.")
 	}
 
 	resp, callErr := s.Ottu.Operation(ctx, req.ottuRequest())
 	if callErr == nil {
 		callErr = checkAnswerMatches(req, resp)
 	}
-	outcome := outcomeOf(req, resp, callErr)
-	s.record(ctx, req, leaseID, outcome)
+	outcome := s.outcomeOf(req, resp, callErr)
+	recorded := s.record(ctx, req, leaseID, outcome)
 	if outcome.err != nil {
+		if !recorded {
+			outcome.err.Detail += " The outcome could not be recorded in the Tracking-Key store, so GET /operations/{tracking_key} may not show it yet."
+		}
 		return nil, outcome.err
 	}
 	return &Result{
@@ -113,7 +142,12 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 		OttuStatus:  resp.StatusCode,
 		Body:        resp.Raw,
 		OttuResult:  resp.Result,
+		Unrecorded:  !recorded,
 	}, nil
+}
+
+func storeUnavailable(key string, err error, detail string) *Error {
+	return &Error{Code: CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err, Detail: detail}
 }
 
 // conflict decides what a caller gets when the key could not be claimed.
@@ -138,12 +172,29 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 			OttuResult:  resultOf(rec.OttuBody),
 		}, nil
 	}
-	wait := rec.LeaseExpiresAt.Sub(s.now())
-	if rec.Status == StatusUnknown && s.NoOttuReplay {
-		return nil, &Error{Code: CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
-			Detail: fmt.Sprintf("Whether the %s with Tracking-Key %q was done is unknown, and this Ottu API version is not known to recognise a repeated key, so it will not be sent again. Check the transaction (inquiry or Ottu's dashboard); if it was not done, send it with a new Tracking-Key.", req.Operation, req.TrackingKey)}
+	now := s.now()
+	ownerDeadline := rec.LeaseExpiresAt.Add(-s.leaseGrace())
+	switch {
+	case rec.Status == StatusInProgress && now.Before(ownerDeadline):
+		// The first request is still within its own deadline: poll.
+		return nil, inProgress(req.TrackingKey, min(s.pollInterval(), roundUpSeconds(ownerDeadline.Sub(now))))
+	case s.NoOttuReplay && (rec.Status == StatusUnknown || rec.Status == StatusInProgress):
+		return nil, v1Unknown(req)
+	case rec.LeaseExpiresAt.After(now):
+		// Unknown outcome, or a request that outlived its deadline (crashed
+		// or cut off): Ottu may still be working on it.
+		return nil, outcomePending(req, roundUpSeconds(rec.LeaseExpiresAt.Sub(now)))
 	}
-	return nil, inProgress(req.TrackingKey, roundUpSeconds(wait))
+	// The record changed between the write and what it returned: try again.
+	return nil, inProgress(req.TrackingKey, time.Second)
+}
+
+// v1Unknown answers an attempt whose outcome is unknown on an Ottu API
+// that does not recognise a repeated key: it is never sent again.
+func v1Unknown(req Request) *Error {
+	return &Error{Code: CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
+		Detail: fmt.Sprintf("Whether the %s with Tracking-Key %q was done is unknown, and this Ottu API version (v1) does not recognise a repeated key, so it will never be sent again with this key: money may already have moved. Check the transaction first (GET /operations/%s?refresh=true asks Ottu read-only, or Ottu's dashboard); only if it was not done, send it with a new Tracking-Key.",
+			req.Operation, req.TrackingKey, req.TrackingKey)}
 }
 
 type outcome struct {
@@ -156,8 +207,11 @@ type outcome struct {
 	holdLease bool
 }
 
-// outcomeOf maps Ottu's answer to the record and the caller's error.
-func outcomeOf(req Request, resp *ottu.OperationResponse, err error) outcome {
+// outcomeOf maps Ottu's answer to the record and the caller's error. Only
+// Ottu's own refusals (ottu.KindRejected, KindNotFound, KindAuth, and
+// failures before sending) mark a request failed, which frees the key;
+// anything else that may have reached Ottu is an unknown outcome, held.
+func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error) outcome {
 	if err == nil {
 		return outcome{status: StatusSucceeded, ottuStatus: resp.StatusCode, body: resp.Raw}
 	}
@@ -169,67 +223,80 @@ func outcomeOf(req Request, resp *ottu.OperationResponse, err error) outcome {
 	if !errors.As(err, &oe) {
 		oe = &ottu.Error{Kind: ottu.KindUnavailable, Err: err}
 	}
-	o := outcome{status: StatusFailed, ottuStatus: oe.StatusCode, body: oe.Body}
+	body := oe.Body
+	if len(body) == 0 {
+		body = oe.Raw
+	}
+	o := outcome{status: StatusFailed, ottuStatus: oe.StatusCode, body: body}
 	e := &Error{TrackingKey: req.TrackingKey, Ottu: oe.Body, Err: err}
 	switch oe.Kind {
 	case ottu.KindInvalid:
 		e.Code, e.Detail = CodeInvalidRequest, "The request cannot be sent to Ottu: "+oe.Detail
 	case ottu.KindRejected:
-		e.Code, e.Detail = CodeOperationRejected, fmt.Sprintf("Ottu rejected the %s: %s", req.Operation, ottuReason(oe))
+		e.Code, e.Detail = CodeOperationRejected, fmt.Sprintf("Ottu rejected the %s, so no money moved: %s", req.Operation, ottuReason(oe))
 	case ottu.KindNotFound:
 		e.Code, e.Detail = CodeNotFound, fmt.Sprintf("Ottu knows no payment transaction %s; check the identifier.", transactionName(req))
 	case ottu.KindAuth:
 		e.Code = CodeOttuAuth
-		e.Detail = fmt.Sprintf("Ottu refused the configured credentials (HTTP %d): check the API secret and that its user holds the %s permission.", oe.StatusCode, req.Operation.Permission())
+		e.Detail = fmt.Sprintf("Ottu refused the configured credentials (HTTP %d), so nothing was done: check the API secret and that its user holds the %s permission, then retry with the same Tracking-Key.", oe.StatusCode, req.Operation.Permission())
+		if oe.StatusCode == 0 {
+			e.Detail = fmt.Sprintf("The Ottu credentials are unusable (%s), so nothing was sent: fix the API secret, then retry with the same Tracking-Key.", oe.Detail)
+		}
 	case ottu.KindOutcomeUnknown:
 		o.status, o.holdLease = StatusUnknown, true
 		e.Code = CodeOutcomeUnknown
-		e.Detail = fmt.Sprintf("Ottu did not answer in time, so whether the %s was done is unknown. %s", req.Operation, retryAdvice(req.Operation))
+		what := "The connection to Ottu broke after the request was sent"
+		if oe.TimedOut {
+			what = "Ottu did not answer in time"
+		}
+		e.Detail = fmt.Sprintf("%s, so whether the %s was done is unknown: money may already have moved.", what, req.Operation)
 	default: // unavailable
 		e.Code = CodeOttuUnavailable
 		if oe.Sent {
 			o.status, o.holdLease = StatusUnknown, true
-			e.Detail = fmt.Sprintf("Ottu answered with an error or something unreadable%s, so whether the %s was done is unknown. %s", statusSuffix(oe.StatusCode), req.Operation, retryAdvice(req.Operation))
+			e.Detail = fmt.Sprintf("Ottu answered with an error or something unreadable%s, so whether the %s was done is unknown: money may already have moved.", statusSuffix(oe.StatusCode), req.Operation)
 		} else {
-			e.Detail = fmt.Sprintf("Ottu could not be called (%s); nothing was sent, so the %s was not done. Retry with the same Tracking-Key.", oe.Detail, req.Operation)
+			e.Detail = fmt.Sprintf("Ottu could not be called (%s); nothing was sent, so the %s was not done and no money moved. Retry with the same Tracking-Key.", oe.Detail, req.Operation)
+			e.RetryAfter = time.Second
+			if oe.RetryAfter != "" {
+				e.RetryAfter = parseRetryAfter(oe.RetryAfter)
+			}
 		}
-		if oe.RetryAfter != "" {
-			e.RetryAfter = parseRetryAfter(oe.RetryAfter)
+	}
+	if o.holdLease {
+		e.Detail += " " + s.retryAdvice(req)
+		if !s.NoOttuReplay {
+			e.RetryAfter = s.leaseGrace()
 		}
 	}
 	o.code, o.err = e.Code, e
 	return o
 }
 
-// retryAdvice says how to retry after an unknown outcome. Ottu replays
-// external operations by Tracking-Key; it keeps no key for internal ones.
-func retryAdvice(op ottu.Operation) string {
-	if op.External() {
-		return "Retry with the same Tracking-Key after the Retry-After delay: Ottu then answers with the first attempt's result instead of doing it again."
+// retryAdvice says the one thing to do after an unknown outcome.
+func (s *Service) retryAdvice(req Request) string {
+	switch {
+	case s.NoOttuReplay:
+		return fmt.Sprintf("This Ottu API version (v1) does not recognise a repeated Tracking-Key, so this key will never be sent again: check the transaction first (GET /operations/%s?refresh=true asks Ottu read-only, or Ottu's dashboard), and only if it was not done send it with a new Tracking-Key.", req.TrackingKey)
+	case req.Operation.External():
+		return fmt.Sprintf("Retry with the same Tracking-Key after %d seconds (Retry-After): Ottu then answers with the first attempt's result instead of doing it again. Do not use a new key for the same %s.", int(s.leaseGrace().Seconds()), req.Operation)
 	}
-	return fmt.Sprintf("Ottu keeps no Tracking-Key for %s: check the transaction's state (inquiry or Ottu's dashboard) before retrying; a retry after it was done is rejected as not allowed in the new state.", op)
+	return fmt.Sprintf("Ottu keeps no Tracking-Key for %s, which moves no money: check the transaction's state (GET /operations/%s?refresh=true or Ottu's dashboard) before retrying; a retry after it was done is rejected as not allowed in the new state.", req.Operation, req.TrackingKey)
 }
 
 // record writes the outcome, fenced on our lease, on a context of its own so
-// that a caller at its deadline still gets its outcome stored.
-func (s *Service) record(ctx context.Context, req Request, leaseID string, o outcome) {
+// that a caller at its deadline still gets its outcome stored. It reports
+// whether the outcome was written.
+func (s *Service) record(ctx context.Context, req Request, leaseID string, o outcome) bool {
 	now := s.now()
-	var leaseUntil time.Time
+	var leaseUntil, expiresAt time.Time
 	if o.holdLease {
 		// Ottu stores a key only once the operation succeeds: until it has
 		// finished the first request, a second one could start another.
+		// No expiry: an unknown outcome must not vanish with its record.
 		leaseUntil = now.Add(s.leaseGrace())
-		if o.err != nil {
-			o.err.RetryAfter = s.leaseGrace()
-		}
-		if s.NoOttuReplay {
-			// Held for the record's whole life: see NoOttuReplay.
-			leaseUntil = now.Add(s.retention())
-			if o.err != nil {
-				o.err.RetryAfter = 0
-				o.err.Detail += " This Ottu API version is not known to recognise a repeated Tracking-Key: check the transaction before sending it again with a new key."
-			}
-		}
+	} else {
+		expiresAt = now.Add(s.retention())
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
 	defer cancel()
@@ -242,69 +309,166 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		ErrorCode:   string(o.code),
 		Now:         now,
 		LeaseUntil:  leaseUntil,
+		ExpiresAt:   expiresAt,
 	})
 	if err != nil {
-		// Not fatal for the caller: a retry with the same key goes to Ottu
-		// once the lease ends, and Ottu's own Tracking-Key answers it.
+		// Not fatal for the caller: the record stays in progress, and a
+		// retry with the same key waits out the lease, then goes to Ottu
+		// with the same key (v2), or is never sent again (v1).
 		s.logger(ctx).LogAttrs(ctx, slog.LevelError, "outcome not recorded",
 			slog.String("status", string(o.status)), slog.String("error", err.Error()))
+		return false
 	}
+	return true
 }
 
-// Status returns the record of a key. With refresh, Ottu is asked again with
-// the same key — only when Ottu holds the key (a succeeded external
-// operation), because otherwise the same request would perform it.
+// Status returns the record of a key. With refresh, Ottu is asked through
+// an inquiry of the transaction — read-only, so a refresh can never perform
+// the operation — and the record is settled by what it shows: the child
+// operation carrying this key (or the stored answer's reference number).
 func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record, error) {
 	if err := ValidateTrackingKey(key); err != nil {
 		return nil, err
 	}
-	rec, err := s.Store.Get(ctx, key)
+	gctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	rec, err := s.Store.Get(gctx, key)
+	cancel()
 	if errors.Is(err, ErrRecordNotFound) {
 		return nil, &Error{Code: CodeNotFound, TrackingKey: key,
 			Detail: fmt.Sprintf("No operation is recorded for Tracking-Key %q (records are kept %d days).", key, int(s.retention().Hours()/24))}
 	}
 	if err != nil {
-		return nil, &Error{Code: CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err,
-			Detail: "The Tracking-Key store could not be reached; retry shortly."}
+		return nil, storeUnavailable(key, err, "The Tracking-Key store could not be reached; retry shortly.")
 	}
 	if !refresh {
 		return rec, nil
 	}
-	op, _ := ottu.ParseOperation(rec.Operation)
-	if rec.Status != StatusSucceeded || !op.External() {
-		return nil, &Error{Code: CodeRefreshNotSafe, TrackingKey: key,
-			Detail: fmt.Sprintf("Ottu holds no Tracking-Key %q for a %s in status %s, so asking again would perform the operation; retry the operation itself with the same Tracking-Key instead.", key, rec.Operation, rec.Status)}
+	if s.Inquiry == nil {
+		return nil, &Error{Code: CodeInvalidRequest, TrackingKey: key, Detail: "refresh is not available in this function; read the record without it."}
 	}
-	req := Request{Operation: op, SessionID: rec.SessionID, OrderNo: rec.OrderNo, TrackingKey: key}
-	if rec.Amount != "" {
-		a, err := decimal.NewFromString(rec.Amount)
-		if err == nil {
-			req.Amount = &a
-		}
+	inq, err := s.Inquiry.Inquiry(ctx, ottu.InquiryRequest{SessionID: rec.SessionID, OrderNo: rec.OrderNo})
+	if err != nil {
+		return nil, inquiryError(rec, err)
 	}
-	resp, callErr := s.Ottu.Operation(ctx, req.ottuRequest())
-	status, body, code := StatusSucceeded, json.RawMessage(nil), 0
+	view := findOperation(rec, inq)
+	rec.Inquiry = view.raw
+	if view.raw == nil {
+		rec.Inquiry = json.RawMessage("null")
+	}
+	settled, ok := view.settles(rec, s.now())
+	if !ok || settled == rec.Status {
+		return rec, nil
+	}
+	now := s.now()
+	st := Settlement{TrackingKey: key, Status: settled, Now: now, ExpiresAt: now.Add(s.retention())}
+	if len(rec.OttuBody) == 0 && view.raw != nil {
+		// No answer of Ottu's was ever recorded: Ottu's view of the child
+		// is the best body to replay.
+		st.OttuStatus, st.OttuBody = inq.StatusCode, storable(view.raw)
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	err = s.Store.Settle(sctx, st)
+	cancel()
 	switch {
-	case callErr == nil:
-		body, code = resp.Raw, resp.StatusCode
-	case ottu.KindOf(callErr) == ottu.KindRejected:
-		// A queued refund that the gateway later rejected.
-		var oe *ottu.Error
-		errors.As(callErr, &oe)
-		status, body, code = StatusFailed, oe.Body, oe.StatusCode
-	default:
-		o := outcomeOf(req, resp, callErr)
-		return nil, o.err
+	case errors.Is(err, ErrLeaseLost):
+		// A request with this key is running right now; it records its own.
+		return rec, nil
+	case err != nil:
+		return nil, storeUnavailable(key, err, "Ottu answered the inquiry but the Tracking-Key store could not be updated; retry shortly.")
 	}
-	if err := s.Store.Refresh(ctx, key, status, code, body, s.now()); err != nil {
-		if errors.Is(err, ErrLeaseLost) {
-			return nil, inProgress(key, time.Second)
-		}
-		return nil, &Error{Code: CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err,
-			Detail: "Ottu answered but the Tracking-Key store could not be updated; retry shortly."}
+	rec.Status, rec.UpdatedAt, rec.ExpiresAt = settled, now, st.ExpiresAt
+	if st.OttuBody != nil {
+		rec.OttuStatus, rec.OttuBody = st.OttuStatus, st.OttuBody
 	}
-	rec.Status, rec.OttuStatus, rec.OttuBody, rec.UpdatedAt = status, code, body, s.now()
 	return rec, nil
+}
+
+// inquiryError maps a failed inquiry; nothing was done either way.
+func inquiryError(rec *Record, err error) *Error {
+	e := &Error{TrackingKey: rec.TrackingKey, Err: err}
+	var oe *ottu.Error
+	if errors.As(err, &oe) {
+		e.Ottu = oe.Body
+	}
+	switch ottu.KindOf(err) {
+	case ottu.KindNotFound:
+		e.Code, e.Detail = CodeNotFound, "Ottu's inquiry knows no such transaction any more; the record is unchanged."
+	case ottu.KindRejected, ottu.KindInvalid:
+		e.Code, e.Detail = CodeOperationRejected, "Ottu refused the inquiry of this transaction ("+oe.Detail+"); the record is unchanged. Check the transaction in Ottu's dashboard."
+	case ottu.KindAuth:
+		e.Code, e.Detail = CodeOttuAuth, "Ottu refused the credentials for the inquiry: check the API secret and that its user holds payment.inquiry."
+	default:
+		e.Code, e.Detail, e.RetryAfter = CodeOttuUnavailable, "Ottu could not answer the inquiry; the record is unchanged. Retry shortly.", time.Second
+	}
+	return e
+}
+
+// operationView is what an inquiry shows of one recorded operation.
+type operationView struct {
+	raw         json.RawMessage // the child transaction, nil when none matched
+	state       string          // the child's state
+	parentState string
+}
+
+// findOperation picks, from an inquiry answer, the child transaction the
+// record's operation created: by Tracking-Key, else by the reference number
+// of the answer stored.
+func findOperation(rec *Record, inq *ottu.InquiryResponse) operationView {
+	var parent struct {
+		State        string            `json:"state"`
+		Transactions []json.RawMessage `json:"transactions"`
+	}
+	_ = json.Unmarshal(inq.Raw, &parent)
+	view := operationView{parentState: parent.State}
+	ref := referenceOf(rec.OttuBody)
+	for _, raw := range parent.Transactions {
+		var c struct {
+			TrackingKey     string `json:"tracking_key"`
+			ReferenceNumber string `json:"reference_number"`
+			Operation       string `json:"operation"`
+			State           string `json:"state"`
+		}
+		if json.Unmarshal(raw, &c) != nil {
+			continue
+		}
+		if (c.TrackingKey != "" && c.TrackingKey == rec.TrackingKey) || (ref != "" && c.ReferenceNumber == ref) {
+			view.raw, view.state = raw, c.State
+			return view
+		}
+	}
+	return view
+}
+
+// settles says what status the view proves, if any. Only outcomes that are
+// not known yet are settled (in progress past its lease, or unknown); a
+// record Ottu answered keeps its status, and its view is shown beside it.
+func (v operationView) settles(rec *Record, now time.Time) (Status, bool) {
+	open := rec.Status == StatusUnknown || (rec.Status == StatusInProgress && !rec.LeaseExpiresAt.After(now))
+	if !open {
+		return "", false
+	}
+	switch v.state {
+	case "paid", "refunded", "refund_queued", "voided":
+		return StatusSucceeded, true
+	case "refund_rejected":
+		return StatusFailed, true
+	}
+	if v.raw == nil {
+		// Internal operations leave no child: the parent's state shows them.
+		done := map[string]string{"cancel": "canceled", "expire": "expired"}
+		if want, ok := done[rec.Operation]; ok && v.parentState == want {
+			return StatusSucceeded, true
+		}
+	}
+	return "", false
+}
+
+func referenceOf(body json.RawMessage) string {
+	var v struct {
+		ReferenceNumber string `json:"reference_number"`
+	}
+	_ = json.Unmarshal(body, &v)
+	return v.ReferenceNumber
 }
 
 // checkAnswerMatches guards against a key Ottu already holds for another
@@ -331,8 +495,12 @@ func reusedAtOttu(req Request, resp *ottu.OperationResponse) *Error {
 			req.TrackingKey, resp.Operation, resp.Amount)}
 }
 
-// maxStoredBody keeps a record well inside DynamoDB's 400 KB item limit.
-const maxStoredBody = 300 << 10
+// maxStoredBody keeps a record well inside DynamoDB's 400 KB item limit;
+// maxUnparsedText leaves room for JSON escaping of text that is not JSON.
+const (
+	maxStoredBody   = 300 << 10
+	maxUnparsedText = 48 << 10
+)
 
 // storable makes Ottu's body safe to record: valid UTF-8 JSON under the
 // size limit. An outcome must never be lost because of its body.
@@ -346,9 +514,18 @@ func storable(body json.RawMessage) json.RawMessage {
 	if len(body) <= maxStoredBody && json.Valid(body) {
 		return body
 	}
-	marker, _ := json.Marshal(map[string]string{
-		"result": resultOf(body),
-		"note":   "Ottu's response was too large or unreadable to store; ask Ottu for the details.",
+	// Kept as text: an answer Ottu gave is never lost because it cannot be
+	// parsed (too deep, not JSON) or is too large.
+	text := string(body)
+	truncated := len(text) > maxUnparsedText
+	if truncated {
+		text = strings.ToValidUTF8(text[:maxUnparsedText], "")
+	}
+	marker, _ := json.Marshal(map[string]any{
+		"result":        resultOf(body),
+		"unparsed_body": text,
+		"truncated":     truncated,
+		"note":          "Ottu's answer could not be stored as JSON; this is its text as received.",
 	})
 	return marker
 }
@@ -480,6 +657,20 @@ func (s *Service) leaseGrace() time.Duration {
 		return s.LeaseGrace
 	}
 	return DefaultLeaseGrace
+}
+
+func (s *Service) storeTimeout() time.Duration {
+	if s.StoreTimeout > 0 {
+		return s.StoreTimeout
+	}
+	return DefaultStoreTimeout
+}
+
+func (s *Service) pollInterval() time.Duration {
+	if s.PollInterval > 0 {
+		return s.PollInterval
+	}
+	return DefaultPollInterval
 }
 
 func (s *Service) recordTimeout() time.Duration {
