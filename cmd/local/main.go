@@ -49,8 +49,8 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 		Sandbox:        sbConfig,
 		Logger:         logger,
 		FunctionOutput: fnOut,
+		Progress:       out,
 	}
-	_, _ = fmt.Fprintln(out, "Building the functions and starting moto and the Ottu sandbox...")
 	stack, err := localstack.Start(ctx, opts)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("")
 	p("Demo transactions in the sandbox:")
 	for _, t := range s.Demo() {
-		p("  %-21s %-10s %s %s via %s", t.SessionID, t.State, t.Amount, t.CurrencyCode, t.PGCode)
+		p("  %-26s %-10s %s %s via %s", t.SessionID, t.State, t.Amount, t.CurrencyCode, t.PGCode)
 	}
 	p("")
 	p("Try:")

@@ -79,6 +79,10 @@ type Options struct {
 	// FunctionOutput gets the functions' stdout and stderr, each line
 	// prefixed with the function's logical id; default os.Stderr.
 	FunctionOutput io.Writer
+	// Progress gets one line per start-up step as it begins, so a first
+	// start, which builds every function on a cold cache, is not a silent
+	// minute; nil is silent.
+	Progress io.Writer
 }
 
 func (o Options) withDefaults() Options {
@@ -100,6 +104,9 @@ func (o Options) withDefaults() Options {
 	if o.FunctionOutput == nil {
 		o.FunctionOutput = os.Stderr
 	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
 	return o
 }
 
@@ -115,7 +122,9 @@ type URLs struct {
 	// API serves the merchant API and the Lambda Invoke API.
 	API     string
 	Sandbox string
-	Moto    string
+	// Moto is the proxy in front of moto_server (see motoproxy), which
+	// everything, functions included, uses so DynamoDB writes are atomic.
+	Moto string
 }
 
 // Secrets are the ARNs of the secrets created in moto.
@@ -132,6 +141,7 @@ type Stack struct {
 	demo      []sandbox.Transaction
 	functions functionSet
 	logger    *slog.Logger
+	progress  io.Writer
 
 	moto       *testenv.Moto
 	sandbox    *sandbox.Server
@@ -151,7 +161,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the template: %w", err)
 	}
-	s := &Stack{tables: map[string]string{}, functions: functionSet{}, logger: opts.Logger}
+	s := &Stack{tables: map[string]string{}, functions: functionSet{}, logger: opts.Logger, progress: opts.Progress}
 	s.background, s.stop = context.WithCancel(context.Background())
 	if err := s.start(ctx, opts, tmpl); err != nil {
 		s.Close()
@@ -180,6 +190,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.urls.API = "http://" + apiLn.Addr().String()
 	s.urls.Sandbox = "http://" + sandboxLn.Addr().String()
 
+	s.step("starting the Ottu sandbox on %s…", s.urls.Sandbox)
 	s.sandbox = sandbox.New(opts.Sandbox)
 	s.serve(sandboxLn, s.sandbox.Handler())
 
@@ -198,6 +209,8 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	buildCtx, cancelBuild := context.WithCancel(ctx)
 	defer cancelBuild()
 	builds := make(chan built, 1)
+	buildStart := time.Now()
+	s.step("building the function binaries… (%d; a first build takes a minute or two)", len(jobs))
 	go func() {
 		bins, err := buildFunctions(buildCtx, filepath.Dir(opts.Template), s.buildDir, jobs)
 		builds <- built{bins, err}
@@ -208,17 +221,17 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 		<-builds
 		return err
 	}
+	s.step("waiting for the function builds…")
 	b := <-builds
 	if b.err != nil {
 		return b.err
 	}
-	if err := s.seedDemo(); err != nil {
-		return err
-	}
+	s.step("function binaries built in %s", time.Since(buildStart).Round(100*time.Millisecond))
 
 	refs := s.refs(tmpl)
 	sink := newLineSink(opts.FunctionOutput)
 	var routes []apiRoute
+	s.step("starting the function runtimes… (%d)", len(tmpl.Functions))
 	for _, fn := range tmpl.Functions {
 		env, err := s.environment(fn, refs, filepath.Dir(b.bins[fn.LogicalID]))
 		if err != nil {
@@ -241,14 +254,25 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 			routes = append(routes, apiRoute{Method: r.Method, Path: r.Path, IAMAuth: r.IAMAuth, Function: fn.LogicalID})
 		}
 	}
+	s.step("seeding the demo data…")
+	// After the functions: the demo record is made by the refund function.
+	if err := s.seedDemo(ctx); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
 	mux.Handle("/", newAPIGateway(routes, s.functions, opts.Logger))
 	s.serve(apiLn, mux)
+	s.step("ready: merchant API and Lambda Invoke API on %s", s.urls.API)
 	opts.Logger.Info("local stack started", "api", s.urls.API, "sandbox", s.urls.Sandbox, "moto", s.urls.Moto,
 		"functions", slices.Sorted(maps.Keys(s.functions)))
 	return nil
+}
+
+// step tells the progress writer which start-up step begins.
+func (s *Stack) step(format string, args ...any) {
+	_, _ = fmt.Fprintf(s.progress, format+"\n", args...)
 }
 
 // listen opens addr, naming what it is for when the port is taken.
@@ -271,7 +295,11 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 }
 
 // startMoto starts moto and creates the template's tables and the secrets.
+// addr is where the stack, the functions and the developer reach moto: the
+// proxy that serialises DynamoDB requests, since moto's server alone lets two
+// overlapping conditional writes both win, which DynamoDB never does.
 func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate.Table, keys sandbox.Config) error {
+	s.step("starting moto on %s (DynamoDB through a proxy that applies requests one at a time)…", addr)
 	m, err := testenv.StartMoto(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("start moto: %w", err)
@@ -280,6 +308,7 @@ func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate
 	s.urls.Moto = m.Endpoint
 	cfg := s.AWSConfig()
 	ddb := dynamodb.NewFromConfig(cfg)
+	s.step("creating the tables (%d) and secrets (2) in moto…", len(tables))
 	for _, t := range tables {
 		name, err := createTable(ctx, ddb, t)
 		if err != nil {
@@ -433,13 +462,51 @@ func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, tas
 	return env, nil
 }
 
-func (s *Stack) seedDemo() error {
+// seedDemo creates the demo transactions in the sandbox, then runs the demo
+// refund once through the refund function, so that the sample
+// events/operation-status-apigw.json finds its Tracking-Key record on a
+// fresh stack. It runs once the function processes exist; a template
+// without the refund function (the stack's own test template) gets the
+// transactions only.
+func (s *Stack) seedDemo(ctx context.Context) error {
 	for _, spec := range sandbox.DemoTransactions() {
 		txn, err := s.sandbox.CreateTransaction(spec)
 		if err != nil {
 			return fmt.Errorf("seed demo transaction %s in the sandbox: %w", spec.SessionID, err)
 		}
 		s.demo = append(s.demo, txn)
+	}
+	if !s.functions.Has(demoRecordFunction) {
+		return nil
+	}
+	return s.seedDemoRecord(ctx)
+}
+
+// demoRecordFunction is the function seedDemoRecord refunds through.
+const demoRecordFunction = "RefundFunction"
+
+// seedDemoRecord refunds sandbox.DemoStatusSessionID as a direct invocation
+// would, leaving the succeeded record of sandbox.DemoStatusTrackingKey in
+// the Tracking-Key table.
+func (s *Stack) seedDemoRecord(ctx context.Context) error {
+	what := fmt.Sprintf("seed the demo Tracking-Key record %s through %s", sandbox.DemoStatusTrackingKey, demoRecordFunction)
+	payload, err := json.Marshal(map[string]string{
+		"session_id":   sandbox.DemoStatusSessionID,
+		"amount":       sandbox.DemoStatusRefund,
+		"tracking_key": sandbox.DemoStatusTrackingKey,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: encode the event: %w", what, err)
+	}
+	out, err := s.functions.Invoke(ctx, demoRecordFunction, payload)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var res struct {
+		Result string `json:"result"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || res.Result != "success" {
+		return fmt.Errorf("%s: the refund answered %s, want result success", what, out)
 	}
 	return nil
 }

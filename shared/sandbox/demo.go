@@ -1,7 +1,20 @@
 package sandbox
 
-// DemoTransactions are the transactions the local stack starts with, one for
-// each operation to try; the sample events in events/ name them.
+// The demo refund the local stack runs once at start, through the real
+// refund function, so that events/operation-status-apigw.json has a
+// Tracking-Key record to read on a fresh stack.
+const (
+	DemoStatusSessionID   = "demo-events-status"
+	DemoStatusTrackingKey = "demo-status-refund-1"
+	DemoStatusRefund      = "1.000"
+)
+
+// DemoTransactions are the transactions the local stack starts with. The
+// first six are for trying each operation by hand (the README's curls name
+// demo-paid-kwd). Every sample event in events/ names one of its own below,
+// so the samples work once each, in any order, on a fresh stack: an
+// operation such as a void or a cancel can be done only once per
+// transaction.
 func DemoTransactions() []TransactionSpec {
 	return []TransactionSpec{
 		{SessionID: "demo-paid-kwd", OrderNo: "demo-order-1", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
@@ -10,5 +23,21 @@ func DemoTransactions() []TransactionSpec {
 		{SessionID: "demo-pending", OrderNo: "demo-order-4", Amount: "5.000", CurrencyCode: "KWD", State: StatePending, PGCode: "mpgs"},
 		{SessionID: "demo-attempted", OrderNo: "demo-order-5", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
 		{SessionID: "demo-created", OrderNo: "demo-order-6", Amount: "5.000", CurrencyCode: "KWD", State: StateCreated, PGCode: "kpay"},
+
+		// One per sample event; capture and void need an authorization on a
+		// gateway that supports them (mpgs), refund a paid payment.
+		{SessionID: "demo-events-capture-http", OrderNo: "demo-order-7", Amount: "25.500", CurrencyCode: "KWD", State: StateAuthorized, PGCode: "mpgs"},
+		{SessionID: "demo-events-capture-direct", OrderNo: "demo-order-8", Amount: "25.500", CurrencyCode: "KWD", State: StateAuthorized, PGCode: "mpgs"},
+		{SessionID: "demo-events-refund-http", OrderNo: "demo-order-9", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
+		{SessionID: "demo-events-refund-direct", OrderNo: "demo-order-10", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "kpay"},
+		{SessionID: "demo-events-void-http", OrderNo: "demo-order-11", Amount: "19.00", CurrencyCode: "SAR", State: StateAuthorized, PGCode: "mpgs"},
+		{SessionID: "demo-events-void-direct", OrderNo: "demo-order-12", Amount: "19.00", CurrencyCode: "SAR", State: StateAuthorized, PGCode: "mpgs"},
+		{SessionID: "demo-events-cancel-http", OrderNo: "demo-order-13", Amount: "5.000", CurrencyCode: "KWD", State: StatePending, PGCode: "mpgs"},
+		{SessionID: "demo-events-cancel-direct", OrderNo: "demo-order-14", Amount: "5.000", CurrencyCode: "KWD", State: StateCreated, PGCode: "kpay"},
+		{SessionID: "demo-events-expire-http", OrderNo: "demo-order-15", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
+		{SessionID: "demo-events-expire-direct", OrderNo: "demo-order-16", Amount: "5.000", CurrencyCode: "KWD", State: StatePending, PGCode: "mpgs"},
+		{SessionID: "demo-events-delete-http", OrderNo: "demo-order-17", Amount: "5.000", CurrencyCode: "KWD", State: StateCreated, PGCode: "kpay"},
+		{SessionID: "demo-events-delete-direct", OrderNo: "demo-order-18", Amount: "5.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
+		{SessionID: DemoStatusSessionID, OrderNo: "demo-order-19", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
 	}
 }

@@ -1,6 +1,8 @@
 // Package testenv starts the real parts tests run against: moto's server
-// (DynamoDB, Secrets Manager, Step Functions) on a free loopback port. A
-// missing dependency fails the test loudly; nothing here skips.
+// (DynamoDB, Secrets Manager, Step Functions) on a free loopback port,
+// behind a motoproxy.Proxy so its DynamoDB applies conditional writes
+// atomically, as DynamoDB does. A missing dependency fails the test loudly;
+// nothing here skips.
 package testenv
 
 import (
@@ -20,40 +22,75 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/ottuops/ottu-lambda/shared/motoproxy"
 )
 
-// Moto is a running moto_server.
+// Moto is a running moto_server behind a motoproxy.Proxy, which gives its
+// DynamoDB the atomic conditional writes real DynamoDB has.
 type Moto struct {
-	// Endpoint is the base URL, such as http://127.0.0.1:41234.
+	// Endpoint is the base URL every client uses, such as
+	// http://127.0.0.1:41234: the proxy, so concurrent conditional writes
+	// behave as in DynamoDB.
 	Endpoint string
-	cmd      *exec.Cmd
+	// Proxy is the proxy at Endpoint; a test pauses it to simulate a hung
+	// DynamoDB.
+	Proxy *motoproxy.Proxy
+	// Direct is moto_server's own base URL, bypassing the proxy. Only a
+	// test about moto itself should use it.
+	Direct string
+	cmd    *exec.Cmd
+	server *http.Server
 }
 
 // errPortTaken marks a start that failed because the port was in use.
 var errPortTaken = errors.New("port taken")
 
-// StartMoto starts moto_server on addr ("127.0.0.1:0" picks a free port) and
-// waits until it answers. The server dies with this process.
+// StartMoto serves moto on addr ("127.0.0.1:0" picks a free port) and waits
+// until it answers: the proxy listens on addr, moto_server itself on a free
+// loopback port behind it. Both die with this process.
 func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, errors.New(`moto_server is not on PATH: install it with pip install "moto[server]"`)
 	}
-	host, port, err := net.SplitHostPort(addr)
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("moto address %q: %w", addr, err)
 	}
-	if port != "0" {
-		return startMoto(ctx, bin, host, port)
+	// Holding the listener from here on means no other server can take
+	// the address, or answer in place of ours.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w: %w", addr, errPortTaken, err)
 	}
-	// A free port can be taken by another process (parallel test packages)
-	// between asking and binding: try a few.
+	m, err := startBehind(ctx, bin)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	m.Proxy, err = motoproxy.New(m.Direct)
+	if err != nil {
+		_ = ln.Close()
+		m.Stop()
+		return nil, fmt.Errorf("proxy to moto: %w", err)
+	}
+	m.Endpoint = "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	m.server = &http.Server{Handler: m.Proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = m.server.Serve(ln) }()
+	return m, nil
+}
+
+// startBehind starts moto_server on a free loopback port, for the proxy to
+// forward to. A free port can be taken by another process (parallel test
+// packages) between asking and binding: it tries a few.
+func startBehind(ctx context.Context, bin string) (*Moto, error) {
 	for attempt := 1; ; attempt++ {
 		p, err := FreePort()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("find a free port for moto_server: %w", err)
 		}
-		m, err := startMoto(ctx, bin, host, strconv.Itoa(p))
+		m, err := startMoto(ctx, bin, "127.0.0.1", strconv.Itoa(p))
 		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
 			return m, err
 		}
@@ -65,7 +102,7 @@ func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 	// place of ours: refuse a taken port up front.
 	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w: %w", net.JoinHostPort(host, port), errPortTaken, err)
+		return nil, fmt.Errorf("moto_server port %s is taken: %w: %w", port, errPortTaken, err)
 	}
 	_ = l.Close()
 	cmd := exec.Command(bin, "-H", host, "-p", port)
@@ -77,12 +114,12 @@ func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	m := &Moto{Endpoint: "http://" + net.JoinHostPort(host, port), cmd: cmd}
+	m := &Moto{Direct: "http://" + net.JoinHostPort(host, port), cmd: cmd}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(m.Endpoint + "/moto-api/")
+		resp, err := http.Get(m.Direct + "/moto-api/")
 		if err == nil {
 			_ = resp.Body.Close()
 			return m, nil
@@ -102,8 +139,11 @@ func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 	}
 }
 
-// Stop kills the server and its process group.
+// Stop closes the proxy and kills the server and its process group.
 func (m *Moto) Stop() {
+	if m.server != nil {
+		_ = m.server.Close()
+	}
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 	}

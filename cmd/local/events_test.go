@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/localstack"
+	"github.com/ottuops/ottu-lambda/shared/sandbox"
+)
+
+// eventSample is one file of events/: a sample API Gateway event
+// (*-apigw.json) or direct invocation (*-direct.json) for one function.
+type eventSample struct {
+	file     string // base name, e.g. refund-apigw.json
+	function string // logical id, e.g. RefundFunction
+	apigw    bool
+	payload  []byte
+}
+
+// eventSamples reads events/*.json in file order.
+func eventSamples(t *testing.T) []eventSample {
+	t.Helper()
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events in events/: %v", err)
+	}
+	slices.Sort(files)
+	samples := make([]eventSample, 0, len(files))
+	for _, f := range files {
+		name := filepath.Base(f)
+		stem, kind, ok := cutLast(strings.TrimSuffix(name, ".json"), "-")
+		if !ok || (kind != "apigw" && kind != "direct") {
+			t.Fatalf("%s: a sample is named <function>-apigw.json or <function>-direct.json", name)
+		}
+		payload, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, eventSample{file: name, function: logicalID(stem), apigw: kind == "apigw", payload: payload})
+	}
+	return samples
+}
+
+// cutLast splits s around the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// logicalID turns a function directory name into the template's logical
+// id: operation-status -> OperationStatusFunction.
+func logicalID(dir string) string {
+	var b strings.Builder
+	for word := range strings.SplitSeq(dir, "-") {
+		if word != "" {
+			b.WriteString(strings.ToUpper(word[:1]) + word[1:])
+		}
+	}
+	return b.String() + "Function"
+}
+
+// target is what a sample acts on: its transaction (operation samples) or
+// the Tracking-Key it reads (the status sample).
+func (s eventSample) target(t *testing.T) (sessionID, trackingKey string) {
+	t.Helper()
+	var req struct {
+		SessionID   string `json:"session_id"`
+		TrackingKey string `json:"tracking_key"`
+	}
+	body := s.payload
+	if s.apigw {
+		var ev struct {
+			Headers        map[string]string `json:"headers"`
+			PathParameters map[string]string `json:"pathParameters"`
+			Body           string            `json:"body"`
+		}
+		if err := json.Unmarshal(s.payload, &ev); err != nil {
+			t.Fatalf("%s is not an API Gateway event: %v", s.file, err)
+		}
+		if ev.Body == "" {
+			return "", ev.PathParameters["tracking_key"]
+		}
+		body = []byte(ev.Body)
+		req.TrackingKey = ev.Headers["tracking-key"]
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatalf("%s: the request is not JSON: %v", s.file, err)
+	}
+	return req.SessionID, req.TrackingKey
+}
+
+func TestEventSamplesEachNameTheirOwnDemoTransaction(t *testing.T) {
+	demo := map[string]bool{}
+	for _, spec := range sandbox.DemoTransactions() {
+		demo[spec.SessionID] = true
+	}
+	usedBy := map[string]string{}
+	keyUsedBy := map[string]string{}
+	for _, s := range eventSamples(t) {
+		t.Run(s.file+" acts on a demo transaction or record no other sample uses", func(t *testing.T) {
+			session, key := s.target(t)
+			if key == "" {
+				t.Fatal("the sample has no Tracking-Key")
+			}
+			if other, ok := keyUsedBy[key]; ok {
+				t.Fatalf("Tracking-Key %s is also used by %s", key, other)
+			}
+			keyUsedBy[key] = s.file
+			if s.function == "OperationStatusFunction" {
+				if key != sandbox.DemoStatusTrackingKey {
+					t.Fatalf("it reads %s, want the record the local stack seeds, %s", key, sandbox.DemoStatusTrackingKey)
+				}
+				return
+			}
+			if !demo[session] {
+				t.Fatalf("session_id %q is not a demo transaction", session)
+			}
+			if session == sandbox.DemoStatusSessionID {
+				t.Fatalf("session_id %s is the one the local stack refunds for the status sample", session)
+			}
+			if other, ok := usedBy[session]; ok {
+				t.Fatalf("session_id %s is also used by %s", session, other)
+			}
+			usedBy[session] = s.file
+		})
+	}
+}
+
+// TestEventSamplesRunInAnyOrder runs every sample of events/ once against a
+// fresh local stack from template.yaml, in file order and in reverse: each
+// must succeed whatever ran before it (the reverse order reads the status
+// record before any refund sample has run, and runs each direct sample
+// before its API Gateway twin).
+func TestEventSamplesRunInAnyOrder(t *testing.T) {
+	samples := eventSamples(t)
+	reversed := slices.Clone(samples)
+	slices.Reverse(reversed)
+	orders := []struct {
+		name    string
+		samples []eventSample
+	}{
+		{"in file order every sample succeeds on a fresh stack", samples},
+		{"in reverse file order every sample succeeds on a fresh stack", reversed},
+	}
+	for _, order := range orders {
+		t.Run(order.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			stack, err := localstack.Start(ctx, localstack.Options{
+				Template:       "../../template.yaml",
+				APIAddr:        "127.0.0.1:0",
+				SandboxAddr:    "127.0.0.1:0",
+				MotoAddr:       "127.0.0.1:0",
+				MaxProcesses:   2,
+				FunctionOutput: io.Discard,
+			})
+			if err != nil {
+				t.Fatalf("start the local stack with template.yaml: %v", err)
+			}
+			defer stack.Close()
+			for _, s := range order.samples {
+				t.Run(s.file+" succeeds through the Invoke API", func(t *testing.T) {
+					out := invokeSample(ctx, t, stack.URLs().API, s)
+					if s.apigw {
+						checkHTTPAnswer(t, s, out)
+					} else {
+						checkDirectAnswer(t, out)
+					}
+				})
+			}
+		})
+	}
+}
+
+// invokeSample sends the sample through the Lambda Invoke API, as
+// `aws lambda invoke --payload file://events/…` does, and returns the
+// function's answer; a function error fails the test.
+func invokeSample(ctx context.Context, t *testing.T, api string, s eventSample) []byte {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/2015-03-31/functions/"+s.function+"/invocations", strings.NewReader(string(s.payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+		t.Fatalf("%s: %d, function error %q: %s", s.function, resp.StatusCode, resp.Header.Get("X-Amz-Function-Error"), b)
+	}
+	return b
+}
+
+// checkHTTPAnswer wants a 200 that is no replay; the status sample's
+// record must be the succeeded demo refund.
+func checkHTTPAnswer(t *testing.T, s eventSample, out []byte) {
+	t.Helper()
+	var resp struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("not an API Gateway response: %v: %s", err, out)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if http.Header(canonical(resp.Headers)).Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("the answer is a replay, so the sample's key was used before: %s", resp.Body)
+	}
+	if s.function != "OperationStatusFunction" {
+		return
+	}
+	var rec struct {
+		TrackingKey string `json:"tracking_key"`
+		Operation   string `json:"operation"`
+		Status      string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &rec); err != nil {
+		t.Fatalf("the record is not JSON: %v: %s", err, resp.Body)
+	}
+	if rec.TrackingKey != sandbox.DemoStatusTrackingKey || rec.Operation != "refund" || rec.Status != "succeeded" {
+		t.Fatalf("record %+v, want the succeeded demo refund %s", rec, sandbox.DemoStatusTrackingKey)
+	}
+}
+
+// checkDirectAnswer wants a first, successful operation.
+func checkDirectAnswer(t *testing.T, out []byte) {
+	t.Helper()
+	var res struct {
+		Result   string `json:"result"`
+		Replayed bool   `json:"replayed"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("not a direct result: %v: %s", err, out)
+	}
+	if res.Result != "success" || res.Replayed {
+		t.Fatalf("result %q, replayed %v, want a first success: %s", res.Result, res.Replayed, out)
+	}
+}
+
+// canonical keys a header map as http.Header does.
+func canonical(h map[string]string) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, v := range h {
+		out[http.CanonicalHeaderKey(k)] = []string{v}
+	}
+	return out
+}
