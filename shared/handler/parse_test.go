@@ -13,6 +13,8 @@ func FuzzParseOperationBody(f *testing.F) {
 	for _, s := range []string{
 		`{"session_id":"s","amount":"2.500"}`, `{"order_no":"o","amount":1}`, `{"session_id":"s","extra":{"a":[1]}}`,
 		`{"amount":1e999}`, `{"session_id":null}`, `[]`, `{`, `{"session_id":"s","amount":"-0"}`, "\x00",
+		`{"session_id":"s","amount":"1","amount":"9"}`, `{"session_id":"s","amount":null}`, `{"session_id":"s","extra":{"a":{"a":1,"a":2}}}`,
+		`{"session_id":"s","extra":{"s":"\"[{","b":[[[[[[[[[[]]]]]]]]]]}}`,
 	} {
 		f.Add(s, uint8(1))
 	}
@@ -34,6 +36,9 @@ func FuzzParseOperationBody(f *testing.F) {
 		}
 		if req.Amount != nil && (!op.TakesAmount() || !req.Amount.IsPositive()) {
 			t.Fatalf("accepted amount %s on %s", req.Amount, op)
+		}
+		if checkMembers([]byte(body)) != nil {
+			t.Fatalf("accepted a body with a member named twice: %q", body)
 		}
 	})
 }

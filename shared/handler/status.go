@@ -93,7 +93,9 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	default:
 		return problemResponse(operation.Invalid(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
 	}
-	headers["Tracking-Key"] = key
+	if operation.ValidateTrackingKey(key) == nil {
+		headers["Tracking-Key"] = key
+	}
 	rec, err := h.Service.Status(ctx, key, refresh)
 	if err != nil {
 		resp := problemResponse(err, headers)
