@@ -18,6 +18,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // failingExecutor answers every operation with one error, so that the
@@ -45,7 +46,7 @@ func TestProblemTypes(t *testing.T) {
 	for _, code := range codes {
 		want := types[code]
 		t.Run(fmt.Sprintf("the handler answers %s with status %d and the title and type x-problem-types give it", code, want.Status), func(t *testing.T) {
-			var err error = &operation.Error{Code: operation.Code(code), Detail: "What went wrong, and what to do."}
+			var err error = &problem.Error{Code: problem.Code(code), Detail: "What went wrong, and what to do."}
 			if code == "internal_error" {
 				err = errors.New("not a domain error") // how every unexpected failure reaches the handler
 			}

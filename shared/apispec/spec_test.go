@@ -15,7 +15,7 @@ import (
 // answer; the code follows it.
 const problemTypePrefix = "urn:ottu-lambda:problem:"
 
-// problemType is one entry of the Problem schema's x-problem-types: the
+// problemType is one entry of the problem.Document schema's x-problem-types: the
 // status and title every problem with that code has.
 type problemType struct {
 	Status int    `json:"status"`
@@ -37,7 +37,7 @@ func loadSpec(t *testing.T) *openapi3.T {
 	return doc
 }
 
-// problemSchema is the Problem schema of openapi.yaml.
+// problemSchema is the problem.Document schema of openapi.yaml.
 func problemSchema(t *testing.T, doc *openapi3.T) *openapi3.Schema {
 	t.Helper()
 	ref := doc.Components.Schemas["Problem"]
@@ -47,12 +47,12 @@ func problemSchema(t *testing.T, doc *openapi3.T) *openapi3.Schema {
 	return ref.Value
 }
 
-// problemTypes reads x-problem-types of the Problem schema, by code.
+// problemTypes reads x-problem-types of the problem.Document schema, by code.
 func problemTypes(t *testing.T, doc *openapi3.T) map[string]problemType {
 	t.Helper()
 	raw, ok := problemSchema(t, doc).Extensions["x-problem-types"]
 	if !ok {
-		t.Fatal("the Problem schema of openapi.yaml has no x-problem-types")
+		t.Fatal("the problem.Document schema of openapi.yaml has no x-problem-types")
 	}
 	b, err := json.Marshal(raw)
 	if err != nil {
@@ -65,12 +65,12 @@ func problemTypes(t *testing.T, doc *openapi3.T) map[string]problemType {
 	return types
 }
 
-// problemCodes is the enum of the Problem schema's code, in document order.
+// problemCodes is the enum of the problem.Document schema's code, in document order.
 func problemCodes(t *testing.T, doc *openapi3.T) []string {
 	t.Helper()
 	code := problemSchema(t, doc).Properties["code"]
 	if code == nil || code.Value == nil {
-		t.Fatal("the Problem schema of openapi.yaml has no code property")
+		t.Fatal("the problem.Document schema of openapi.yaml has no code property")
 	}
 	var codes []string
 	for _, v := range code.Value.Enum {
@@ -81,7 +81,7 @@ func problemCodes(t *testing.T, doc *openapi3.T) []string {
 		codes = append(codes, s)
 	}
 	if len(codes) == 0 {
-		t.Fatal("the Problem schema's code has no enum")
+		t.Fatal("the problem.Document schema's code has no enum")
 	}
 	return codes
 }

@@ -43,46 +43,82 @@ type Options struct {
 	Now    func() time.Time
 }
 
-// Build reads the configuration and wires the domain service.
-func Build(ctx context.Context, function string, getenv func(string) string, opts Options) (*Deps, error) {
+// Base is what every function is built on: its configuration (with the
+// settings it cannot run without checked), its logger and output, and the
+// AWS configuration. Each function's builder adds only the clients it uses.
+type Base struct {
+	Function string
+	Config   config.Config
+	Logger   *slog.Logger
+	Out      io.Writer
+	AWS      aws.Config
+	Now      func() time.Time
+}
+
+// NewBase reads the configuration, requires the named settings, and loads
+// the AWS configuration (from Lambda's environment unless opts gives one).
+func NewBase(function string, getenv func(string) string, opts Options, required ...string) (*Base, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.Require(config.EnvAPISecretID, config.EnvTrackingKeysTable); err != nil {
+	if err := cfg.Require(required...); err != nil {
 		return nil, err
 	}
 	out := opts.Output
 	if out == nil {
 		out = os.Stdout
 	}
-	logger := obs.NewLogger(out, cfg.LogLevel, function)
+	b := &Base{Function: function, Config: cfg, Logger: obs.NewLogger(out, cfg.LogLevel, function), Out: out, Now: opts.Now}
+	if opts.AWS != nil {
+		b.AWS = *opts.AWS
+	} else if b.AWS, err = awsConfigFromEnv(getenv); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
-	awsCfg := opts.AWS
-	if awsCfg == nil {
-		loaded, err := awsConfigFromEnv(getenv)
-		if err != nil {
-			return nil, err
-		}
-		awsCfg = &loaded
+// Metrics returns an EMF metrics writer with the function as dimension.
+func (b *Base) Metrics() *obs.Metrics {
+	return obs.NewMetrics(b.Out, b.Config.MetricsNamespace, map[string]string{"Function": b.Function})
+}
+
+// OttuClient builds the Ottu client on the API secret (OTTU_API_SECRET_ID,
+// which the caller required).
+func (b *Base) OttuClient() (*ottu.Client, error) {
+	secretOpts := []secrets.Option{secrets.WithTTL(b.Config.SecretsCacheTTL)}
+	if b.Now != nil {
+		secretOpts = append(secretOpts, secrets.WithClock(b.Now))
 	}
-	secretOpts := []secrets.Option{secrets.WithTTL(cfg.SecretsCacheTTL)}
-	if opts.Now != nil {
-		secretOpts = append(secretOpts, secrets.WithClock(opts.Now))
-	}
-	creds := secrets.NewProvider(secretsmanager.NewFromConfig(*awsCfg), cfg.APISecretID, secretOpts...)
+	creds := secrets.NewProvider(secretsmanager.NewFromConfig(b.AWS), b.Config.APISecretID, secretOpts...)
 	client, err := ottu.New(ottu.Config{
-		BaseURL:        cfg.BaseURL,
+		BaseURL:        b.Config.BaseURL,
 		Credentials:    creds,
-		APIVersion:     cfg.APIVersion,
-		DeadlineMargin: cfg.DeadlineMargin,
-		UserAgent:      "ottu-lambda/" + function,
+		APIVersion:     b.Config.APIVersion,
+		DeadlineMargin: b.Config.DeadlineMargin,
+		UserAgent:      "ottu-lambda/" + b.Function,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configure the Ottu client: %w", err)
 	}
-	store := trackingkey.New(dynamodb.NewFromConfig(*awsCfg), cfg.TrackingKeysTable)
-	metrics := obs.NewMetrics(out, cfg.MetricsNamespace, map[string]string{"Function": function})
+	return client, nil
+}
+
+// Build wires the operation service: what the operation and
+// operation-status functions need (the API secret and the Tracking-Key
+// table).
+func Build(_ context.Context, function string, getenv func(string) string, opts Options) (*Deps, error) {
+	b, err := NewBase(function, getenv, opts, config.EnvAPISecretID, config.EnvTrackingKeysTable)
+	if err != nil {
+		return nil, err
+	}
+	client, err := b.OttuClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg := b.Config
+	store := trackingkey.New(dynamodb.NewFromConfig(b.AWS), cfg.TrackingKeysTable)
+	metrics := b.Metrics()
 	svc := &operation.Service{
 		Store:         store,
 		Ottu:          client,
@@ -99,7 +135,7 @@ func Build(ctx context.Context, function string, getenv func(string) string, opt
 			metrics.Flush()
 		},
 	}
-	return &Deps{Config: cfg, Logger: logger, Service: svc}, nil
+	return &Deps{Config: cfg, Logger: b.Logger, Service: svc}, nil
 }
 
 // recordTimeout leaves the outcome write most of the margin kept back from

@@ -20,6 +20,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
 )
 
@@ -59,7 +60,7 @@ func TestResponseTable(t *testing.T) {
 	t.Run("a malformed amount is a 400 and Ottu is never called", func(t *testing.T) {
 		sid := paid(s, "10.000")
 		resp := s.post(ctx, ottu.Refund, "row-400", `{"session_id":"`+sid+`","amount":"2,5"}`)
-		if p := problemOf(t, resp); resp.StatusCode != 400 || p.Code != operation.CodeInvalidAmount {
+		if p := problemOf(t, resp); resp.StatusCode != 400 || p.Code != problem.CodeInvalidAmount {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 		if n := len(s.children(sid)); n != 0 {
@@ -69,7 +70,7 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("a transaction Ottu does not know is a 404", func(t *testing.T) {
 		resp := s.post(ctx, ottu.Refund, "row-404", body("no-such-session", "1.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 404 || p.Code != operation.CodeNotFound {
+		if p := problemOf(t, resp); resp.StatusCode != 404 || p.Code != problem.CodeNotFound {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 	})
@@ -81,7 +82,7 @@ func TestResponseTable(t *testing.T) {
 		go func() { done <- s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000")) }()
 		waitFor(t, func() bool { return recordStatus(s, "row-409") == operation.StatusInProgress })
 		resp := s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 409 || p.Code != operation.CodeInProgress || resp.Headers["Retry-After"] == "" {
+		if p := problemOf(t, resp); resp.StatusCode != 409 || p.Code != problem.CodeInProgress || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)
 		}
 		if first := <-done; first.StatusCode != 200 {
@@ -101,7 +102,7 @@ func TestResponseTable(t *testing.T) {
 		}
 		resp := s.post(ctx, ottu.Refund, "row-422-2", body(sid, "4.000"))
 		p := problemOf(t, resp)
-		if resp.StatusCode != 422 || p.Code != operation.CodeOperationRejected || len(p.Ottu) == 0 || !strings.Contains(p.Detail, "Ottu rejected the refund") {
+		if resp.StatusCode != 422 || p.Code != problem.CodeOperationRejected || len(p.Ottu) == 0 || !strings.Contains(p.Detail, "Ottu rejected the refund") {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 		if rec := s.record("row-422-2"); rec.Status != operation.StatusFailed {
@@ -111,7 +112,7 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("a capture on a paid transaction is a 422", func(t *testing.T) {
 		resp := s.post(ctx, ottu.Capture, "row-422-capture", body(paid(s, "10.000"), "1.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeOperationRejected {
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeOperationRejected {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 	})
@@ -120,7 +121,7 @@ func TestResponseTable(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.post(ctx, ottu.Refund, "row-reused", body(sid, "1.000"))
 		resp := s.post(ctx, ottu.Refund, "row-reused", body(sid, "2.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeTrackingKeyReused {
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeTrackingKeyReused {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 		if n := len(s.children(sid)); n != 1 {
@@ -141,7 +142,7 @@ func TestResponseTable(t *testing.T) {
 		s.deps.Service.Store = forgetful{s.deps.Service.Store, "row-ottu-held"}
 		resp = s.post(ctx, ottu.Refund, "row-ottu-held", body(other, "3.000"))
 		s.build("refund")
-		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != operation.CodeTrackingKeyReused {
+		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeTrackingKeyReused {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 		if n := len(s.children(other)); n != 1 {
@@ -153,7 +154,7 @@ func TestResponseTable(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultError5xx, Status: 503})
 		resp := s.post(ctx, ottu.Refund, "row-502", body(sid, "1.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != operation.CodeOttuUnavailable {
+		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != problem.CodeOttuUnavailable {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 	})
@@ -166,7 +167,7 @@ func TestResponseTable(t *testing.T) {
 			s.build("refund")
 		}()
 		resp := s.post(ctx, ottu.Refund, "row-auth", body(paid(s, "10.000"), "1.000"))
-		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != operation.CodeOttuAuth {
+		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != problem.CodeOttuAuth {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
 		mustNotContain(t, resp.Body+s.logs.String(), "wrong-key-LEAK", s.apiKey)
@@ -178,7 +179,7 @@ func TestResponseTable(t *testing.T) {
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
 		resp := s.post(tctx, ottu.Refund, "row-504", body(sid, "1.000"))
 		cancel()
-		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown || resp.Headers["Retry-After"] != "5" {
+		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || resp.Headers["Retry-After"] != "5" {
 			t.Fatalf("got %d %v %+v, want 504 with Retry-After 5 (the lease grace)", resp.StatusCode, resp.Headers, p)
 		}
 		if rec := s.record("row-504"); rec.Status != operation.StatusUnknown {
@@ -238,7 +239,7 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	sid := paid(s, "10.000")
 	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
 	first := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
-	if p := problemOf(t, first); first.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+	if p := problemOf(t, first); first.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 		t.Fatalf("first: %d %+v", first.StatusCode, p)
 	}
 	if !strings.Contains(problemOf(t, first).Detail, "connection to Ottu broke") {
@@ -249,7 +250,7 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	}
 	early := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
 	// The key is held for the lease grace (5 s here), rounded up to whole seconds.
-	if p := problemOf(t, early); early.StatusCode != 409 || p.Code != operation.CodeOutcomePending || (early.Headers["Retry-After"] != "5" && early.Headers["Retry-After"] != "6") || !strings.Contains(p.Detail, "money may already have moved") {
+	if p := problemOf(t, early); early.StatusCode != 409 || p.Code != problem.CodeOutcomePending || (early.Headers["Retry-After"] != "5" && early.Headers["Retry-After"] != "6") || !strings.Contains(p.Detail, "money may already have moved") {
 		t.Fatalf("a retry while the key is held: %d %v %+v", early.StatusCode, early.Headers, p)
 	}
 	s.clock.Advance(time.Minute)
@@ -610,7 +611,7 @@ func TestOperationStatus(t *testing.T) {
 		}
 	})
 	t.Run("an unknown key is a 404", func(t *testing.T) {
-		if resp := status("status-none", ""); resp.StatusCode != 404 || problemOf(t, resp).Code != operation.CodeNotFound {
+		if resp := status("status-none", ""); resp.StatusCode != 404 || problemOf(t, resp).Code != problem.CodeNotFound {
 			t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 		}
 	})
@@ -629,7 +630,7 @@ func TestUnknownOutcomeOfAnInternalOperation(t *testing.T) {
 	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "cancel"})
 	resp := s.post(context.Background(), ottu.Cancel, "cancel-dropped", body("demo-pending", ""))
 	p := problemOf(t, resp)
-	if resp.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown || !strings.Contains(p.Detail, "check the transaction's state") {
+	if resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || !strings.Contains(p.Detail, "check the transaction's state") {
 		t.Fatalf("got %d %+v", resp.StatusCode, p)
 	}
 }
@@ -660,7 +661,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 		}
 		s.clock.Advance(time.Hour)
 		retry := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
-		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
 		}
 		if n := len(s.children(sid)); n != 2 {
@@ -680,7 +681,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 		}
 		s.clock.Advance(48 * time.Hour)
 		retry := s.post(context.Background(), ottu.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
-		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != operation.CodeOutcomeUnknown {
+		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
 		}
 		if n := len(s.children(sid)); n != 3 {
@@ -723,7 +724,7 @@ func TestHungStoreAnswers503BeforeOttuIsCalled(t *testing.T) {
 	defer cancel()
 	resp := s.post(ctx, ottu.Refund, "hung-1", body(sid, "1.000"))
 	p := problemOf(t, resp)
-	if resp.StatusCode != 503 || p.Code != operation.CodeStoreUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(p.Detail, "no money moved") {
+	if resp.StatusCode != 503 || p.Code != problem.CodeStoreUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(p.Detail, "no money moved") {
 		t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)
 	}
 	if ctx.Err() != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
 	"github.com/ottuops/ottu-lambda/shared/testenv"
 	"github.com/ottuops/ottu-lambda/shared/trackingkey"
@@ -191,9 +192,9 @@ func (s *stack) record(key string) *operation.Record {
 	return rec
 }
 
-func problemOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) handler.Problem {
+func problemOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) problem.Document {
 	t.Helper()
-	var p handler.Problem
+	var p problem.Document
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Code == "" {
 		t.Fatalf("not a problem (%d): %s", resp.StatusCode, resp.Body)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // Executor runs one operation (operation.Service).
@@ -51,7 +52,7 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 
 	if ev.RequestContext.HTTP.Method != "" && ev.RequestContext.HTTP.Method != http.MethodPost {
 		headers["Allow"] = http.MethodPost
-		return h.fail(ctx, log, &operation.Error{Code: operation.CodeMethodNotAllowed,
+		return h.fail(ctx, log, &problem.Error{Code: problem.CodeMethodNotAllowed,
 			Detail: fmt.Sprintf("Use POST for /operations/%s.", h.Op)}, headers)
 	}
 	key, err := trackingKeyFromHeaders(ev.Headers, h.Op, h.newKey)
@@ -101,7 +102,7 @@ func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, heade
 	if resp.StatusCode >= 500 {
 		level = slog.LevelError
 	}
-	log.LogAttrs(ctx, level, "operation failed", slog.Int("status", resp.StatusCode), slog.String("code", string(operation.CodeOf(err))), slog.String("error", err.Error()))
+	log.LogAttrs(ctx, level, "operation failed", slog.Int("status", resp.StatusCode), slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
 	return resp
 }
 
@@ -115,10 +116,10 @@ func trackingKeyFromHeaders(headers map[string]string, op ottu.Operation, newKey
 	ik, hasIK := lowerHeader(headers, "idempotency-key")
 	switch {
 	case hasTK && hasIK && tk != ik:
-		return "", operation.Invalid(operation.CodeInvalidTrackingKey, "Tracking-Key",
+		return "", problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key",
 			"Tracking-Key and Idempotency-Key are both present and differ; send one of them, or the same value in both.")
 	case !hasTK && !hasIK && op.External():
-		return "", operation.Invalid(operation.CodeTrackingKeyRequired, "Tracking-Key",
+		return "", problem.Invalid(problem.CodeTrackingKeyRequired, "Tracking-Key",
 			fmt.Sprintf("A Tracking-Key header is required for %s, which moves money: derive it from your own id for this %s (for example your refund id), and send the same key on every retry so the %s happens at most once.", op, op, op))
 	case !hasTK && !hasIK:
 		return newKey(), nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // recordingExecutor stands in for the domain service: these tests are about
@@ -58,12 +59,12 @@ func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
-func decodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) Problem {
+func decodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) problem.Document {
 	t.Helper()
 	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
 	}
-	var p Problem
+	var p problem.Document
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
 		t.Fatalf("problem body %q: %v", resp.Body, err)
 	}
@@ -107,7 +108,7 @@ func TestHTTPOperationRequests(t *testing.T) {
 		body      string
 		base64    bool
 		status    int
-		code      operation.Code
+		code      problem.Code
 		check     func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse)
 		wantCalls int
 	}{
@@ -137,47 +138,47 @@ func TestHTTPOperationRequests(t *testing.T) {
 					t.Fatalf("extra %s", req.Extra)
 				}
 			}},
-		{name: "both key headers differing are refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a", "idempotency-key": "b"}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
-		{name: "a key with a space is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a b"}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
-		{name: "an empty key header is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": ""}, body: `{"session_id":"s"}`, status: 400, code: operation.CodeInvalidTrackingKey},
-		{name: "a body that is not JSON is refused", op: ottu.Refund, body: `session_id=s`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "a JSON array body is refused", op: ottu.Refund, body: `[{"session_id":"s"}]`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "an empty body is refused", op: ottu.Refund, body: ``, status: 400, code: operation.CodeInvalidRequest},
-		{name: "trailing data after the object is refused", op: ottu.Refund, body: `{"session_id":"s"} {}`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "an unknown field is named", op: ottu.Refund, body: `{"session_id":"s","amout":"1"}`, status: 400, code: operation.CodeUnknownField,
+		{name: "both key headers differing are refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a", "idempotency-key": "b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "a key with a space is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "an empty key header is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": ""}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "a body that is not JSON is refused", op: ottu.Refund, body: `session_id=s`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a JSON array body is refused", op: ottu.Refund, body: `[{"session_id":"s"}]`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "an empty body is refused", op: ottu.Refund, body: ``, status: 400, code: problem.CodeInvalidRequest},
+		{name: "trailing data after the object is refused", op: ottu.Refund, body: `{"session_id":"s"} {}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "an unknown field is named", op: ottu.Refund, body: `{"session_id":"s","amout":"1"}`, status: 400, code: problem.CodeUnknownField,
 			check: func(t *testing.T, _ operation.Request, resp events.APIGatewayV2HTTPResponse) {
 				if !strings.Contains(resp.Body, `amout`) {
 					t.Fatalf("problem does not name the field: %s", resp.Body)
 				}
 			}},
-		{name: "tracking_key in an HTTP body is an unknown field", op: ottu.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: operation.CodeUnknownField},
-		{name: "an amount on a void is not applicable", op: ottu.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: operation.CodeAmountNotApplicable},
-		{name: "a null amount on a refund is refused, never read as a full refund", op: ottu.Refund, body: `{"session_id":"s","amount":null}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "a null amount on a void is refused", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "an amount sent twice is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.000","amount":"100.000"}`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "a member twice inside extra is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"b":1,"b":2}}}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "tracking_key in an HTTP body is an unknown field", op: ottu.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: problem.CodeUnknownField},
+		{name: "an amount on a void is not applicable", op: ottu.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: problem.CodeAmountNotApplicable},
+		{name: "a null amount on a refund is refused, never read as a full refund", op: ottu.Refund, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a null amount on a void is refused", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "an amount sent twice is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.000","amount":"100.000"}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a member twice inside extra is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"b":1,"b":2}}}`, status: 400, code: problem.CodeInvalidRequest},
 		{name: "the same member name in two objects is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"session_id":1},"b":[{"a":1},{"a":2}]}}`, status: 200, wantCalls: 1},
-		{name: "a refund without a Tracking-Key is refused with how to choose one", op: ottu.Refund, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
-		{name: "a capture without a Tracking-Key is refused", op: ottu.Capture, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
-		{name: "a void without a Tracking-Key is refused", op: ottu.Void, noKey: true, body: `{"session_id":"s"}`, status: 400, code: operation.CodeTrackingKeyRequired},
-		{name: "a form-encoded body is refused as not JSON", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/x-www-form-urlencoded"}, body: `session_id=s`, status: 415, code: operation.CodeUnsupportedMediaType},
+		{name: "a refund without a Tracking-Key is refused with how to choose one", op: ottu.Refund, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a capture without a Tracking-Key is refused", op: ottu.Capture, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a void without a Tracking-Key is refused", op: ottu.Void, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a form-encoded body is refused as not JSON", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/x-www-form-urlencoded"}, body: `session_id=s`, status: 415, code: problem.CodeUnsupportedMediaType},
 		{name: "JSON with a charset is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "Content-Type": "application/json; charset=utf-8"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
 		{name: "a +json media type is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/merge-patch+json"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
-		{name: "an amount with four decimals is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "an amount in exponent form is refused", op: ottu.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "a negative amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "a boolean amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: operation.CodeInvalidAmount},
-		{name: "a numeric session id is refused", op: ottu.Refund, body: `{"session_id":12}`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "extra that is a string is refused", op: ottu.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "an amount with four decimals is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "an amount in exponent form is refused", op: ottu.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a negative amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a boolean amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a numeric session id is refused", op: ottu.Refund, body: `{"session_id":12}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "extra that is a string is refused", op: ottu.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: problem.CodeInvalidRequest},
 		{name: "extra nested eight levels deep is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(8) + `}`, status: 200, wantCalls: 1},
-		{name: "extra nested nine levels deep is refused before Ottu echoes it back", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(9) + `}`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "extra nested thousands of levels deep is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, status: 400, code: operation.CodeInvalidRequest},
+		{name: "extra nested nine levels deep is refused before Ottu echoes it back", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(9) + `}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "extra nested thousands of levels deep is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, status: 400, code: problem.CodeInvalidRequest},
 		{name: "brackets inside extra's strings do not count as depth", op: ottu.Refund, body: `{"session_id":"s","extra":{"note":"[[[[[[[[[[{{{{{{{{{{ \" ]"}}`, status: 200, wantCalls: 1},
-		{name: "extra over 16 KiB is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", 16<<10) + `"}}`, status: 400, code: operation.CodeInvalidRequest},
-		{name: "a body over 64 KiB is too large", op: ottu.Refund, body: big, status: 413, code: operation.CodeBodyTooLarge},
-		{name: "a base64 body over 64 KiB is too large", op: ottu.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: operation.CodeBodyTooLarge},
-		{name: "broken base64 is refused", op: ottu.Refund, body: "%%%", base64: true, status: 400, code: operation.CodeInvalidRequest},
-		{name: "GET on an operation route is not allowed", op: ottu.Refund, method: "GET", body: `{"session_id":"s"}`, status: 405, code: operation.CodeMethodNotAllowed},
+		{name: "extra over 16 KiB is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", 16<<10) + `"}}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a body over 64 KiB is too large", op: ottu.Refund, body: big, status: 413, code: problem.CodeBodyTooLarge},
+		{name: "a base64 body over 64 KiB is too large", op: ottu.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: problem.CodeBodyTooLarge},
+		{name: "broken base64 is refused", op: ottu.Refund, body: "%%%", base64: true, status: 400, code: problem.CodeInvalidRequest},
+		{name: "GET on an operation route is not allowed", op: ottu.Refund, method: "GET", body: `{"session_id":"s"}`, status: 405, code: problem.CodeMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,16 +229,16 @@ func TestHTTPOperationErrors(t *testing.T) {
 		status     int
 		retryAfter string
 	}{
-		{"Ottu not finding the transaction is a 404", &operation.Error{Code: operation.CodeNotFound, Detail: "x"}, 404, ""},
-		{"the same key in flight is a 409 with Retry-After", &operation.Error{Code: operation.CodeInProgress, Detail: "x", RetryAfter: 7 * time.Second}, 409, "7"},
-		{"a key held after an unknown outcome is a 409 with the seconds until it may be retried", &operation.Error{Code: operation.CodeOutcomePending, Detail: "x", RetryAfter: 280*time.Second + 300*time.Millisecond}, 409, "281"},
-		{"an unknown outcome on API v2 is a 504 with Retry-After", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "x", RetryAfter: 300 * time.Second}, 504, "300"},
-		{"an Ottu rejection is a 422 carrying Ottu's body", &operation.Error{Code: operation.CodeOperationRejected, Detail: "x", Ottu: ottuBody}, 422, ""},
-		{"a reused key is a 422", &operation.Error{Code: operation.CodeTrackingKeyReused, Detail: "x"}, 422, ""},
-		{"Ottu unavailable is a 502", &operation.Error{Code: operation.CodeOttuUnavailable, Detail: "x"}, 502, ""},
-		{"Ottu refusing credentials is a 502", &operation.Error{Code: operation.CodeOttuAuth, Detail: "x"}, 502, ""},
-		{"an unknown outcome is a 504", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "x"}, 504, ""},
-		{"the store being down is a 503", &operation.Error{Code: operation.CodeStoreUnavailable, Detail: "x", RetryAfter: time.Second}, 503, "1"},
+		{"Ottu not finding the transaction is a 404", &problem.Error{Code: problem.CodeNotFound, Detail: "x"}, 404, ""},
+		{"the same key in flight is a 409 with Retry-After", &problem.Error{Code: problem.CodeInProgress, Detail: "x", RetryAfter: 7 * time.Second}, 409, "7"},
+		{"a key held after an unknown outcome is a 409 with the seconds until it may be retried", &problem.Error{Code: problem.CodeOutcomePending, Detail: "x", RetryAfter: 280*time.Second + 300*time.Millisecond}, 409, "281"},
+		{"an unknown outcome on API v2 is a 504 with Retry-After", &problem.Error{Code: problem.CodeOutcomeUnknown, Detail: "x", RetryAfter: 300 * time.Second}, 504, "300"},
+		{"an Ottu rejection is a 422 carrying Ottu's body", &problem.Error{Code: problem.CodeOperationRejected, Detail: "x", Ottu: ottuBody}, 422, ""},
+		{"a reused key is a 422", &problem.Error{Code: problem.CodeTrackingKeyReused, Detail: "x"}, 422, ""},
+		{"Ottu unavailable is a 502", &problem.Error{Code: problem.CodeOttuUnavailable, Detail: "x"}, 502, ""},
+		{"Ottu refusing credentials is a 502", &problem.Error{Code: problem.CodeOttuAuth, Detail: "x"}, 502, ""},
+		{"an unknown outcome is a 504", &problem.Error{Code: problem.CodeOutcomeUnknown, Detail: "x"}, 504, ""},
+		{"the store being down is a 503", &problem.Error{Code: problem.CodeStoreUnavailable, Detail: "x", RetryAfter: time.Second}, 503, "1"},
 		{"an unexpected error is a 500 that reveals nothing", errors.New("dial tcp 10.0.0.1: secret-ish detail"), 500, ""},
 	}
 	for _, tt := range tests {
@@ -259,7 +260,7 @@ func TestHTTPOperationErrors(t *testing.T) {
 			if strings.Contains(resp.Body, "secret-ish") {
 				t.Fatalf("internal error text leaked: %s", resp.Body)
 			}
-			var oe *operation.Error
+			var oe *problem.Error
 			if errors.As(tt.err, &oe) && oe.Ottu != nil && string(p.Ottu) != string(oe.Ottu) {
 				t.Fatalf("ottu body %s, want %s", p.Ottu, oe.Ottu)
 			}
@@ -298,10 +299,10 @@ func TestDirectInvocationErrorsNameTheWait(t *testing.T) {
 		wantType string
 		wantWait int
 	}{
-		{"a key in flight names a short wait", &operation.Error{Code: operation.CodeInProgress, Detail: "wait", RetryAfter: 2 * time.Second}, "OperationInProgress", 2},
-		{"a key held after an unknown outcome names the seconds until it may be retried", &operation.Error{Code: operation.CodeOutcomePending, Detail: "held", RetryAfter: 299500 * time.Millisecond}, "OperationInProgress", 300},
-		{"an unknown outcome names the lease", &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "?", RetryAfter: 300 * time.Second}, "OutcomeUnknown", 300},
-		{"a rejection names no wait", &operation.Error{Code: operation.CodeOperationRejected, Detail: "no"}, "OperationRejected", 0},
+		{"a key in flight names a short wait", &problem.Error{Code: problem.CodeInProgress, Detail: "wait", RetryAfter: 2 * time.Second}, "OperationInProgress", 2},
+		{"a key held after an unknown outcome names the seconds until it may be retried", &problem.Error{Code: problem.CodeOutcomePending, Detail: "held", RetryAfter: 299500 * time.Millisecond}, "OperationInProgress", 300},
+		{"an unknown outcome names the lease", &problem.Error{Code: problem.CodeOutcomeUnknown, Detail: "?", RetryAfter: 300 * time.Second}, "OutcomeUnknown", 300},
+		{"a rejection names no wait", &problem.Error{Code: problem.CodeOperationRejected, Detail: "no"}, "OperationRejected", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,12 +340,12 @@ func TestDirectInvocation(t *testing.T) {
 		{"a direct event without tracking_key is an InvalidRequest", `{"session_id":"s"}`, nil, "InvalidRequest"},
 		{"a direct event with an unknown field is an InvalidRequest", `{"session_id":"s","tracking_key":"k","x":1}`, nil, "InvalidRequest"},
 		{"a direct event that is not an object is an InvalidRequest", `"refund"`, nil, "InvalidRequest"},
-		{"an Ottu rejection is an OperationRejected", string(fixture), &operation.Error{Code: operation.CodeOperationRejected, Detail: "no"}, "OperationRejected"},
-		{"an unknown transaction is an OperationRejected", string(fixture), &operation.Error{Code: operation.CodeNotFound, Detail: "no"}, "OperationRejected"},
-		{"a reused key is a TrackingKeyReused", string(fixture), &operation.Error{Code: operation.CodeTrackingKeyReused, Detail: "no"}, "TrackingKeyReused"},
-		{"a key in flight is an OperationInProgress", string(fixture), &operation.Error{Code: operation.CodeInProgress, Detail: "wait"}, "OperationInProgress"},
-		{"Ottu down is an OttuUnavailable", string(fixture), &operation.Error{Code: operation.CodeOttuUnavailable, Detail: "down"}, "OttuUnavailable"},
-		{"a time-out after sending is an OutcomeUnknown", string(fixture), &operation.Error{Code: operation.CodeOutcomeUnknown, Detail: "?"}, "OutcomeUnknown"},
+		{"an Ottu rejection is an OperationRejected", string(fixture), &problem.Error{Code: problem.CodeOperationRejected, Detail: "no"}, "OperationRejected"},
+		{"an unknown transaction is an OperationRejected", string(fixture), &problem.Error{Code: problem.CodeNotFound, Detail: "no"}, "OperationRejected"},
+		{"a reused key is a TrackingKeyReused", string(fixture), &problem.Error{Code: problem.CodeTrackingKeyReused, Detail: "no"}, "TrackingKeyReused"},
+		{"a key in flight is an OperationInProgress", string(fixture), &problem.Error{Code: problem.CodeInProgress, Detail: "wait"}, "OperationInProgress"},
+		{"Ottu down is an OttuUnavailable", string(fixture), &problem.Error{Code: problem.CodeOttuUnavailable, Detail: "down"}, "OttuUnavailable"},
+		{"a time-out after sending is an OutcomeUnknown", string(fixture), &problem.Error{Code: problem.CodeOutcomeUnknown, Detail: "?"}, "OutcomeUnknown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,7 +370,7 @@ func TestDirectInvocation(t *testing.T) {
 			if got := reflect.TypeOf(err).Elem().Name(); got != tt.wantType {
 				t.Fatalf("error type %s, want %s", got, tt.wantType)
 			}
-			var msg invokeError
+			var msg struct{ Code, Detail string }
 			if json.Unmarshal([]byte(err.Error()), &msg) != nil || msg.Code == "" || msg.Detail == "" {
 				t.Fatalf("error message is not the JSON problem: %s", err.Error())
 			}

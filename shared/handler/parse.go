@@ -13,6 +13,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // DefaultMaxBodyBytes is the contract's 64 KiB request limit.
@@ -38,7 +39,7 @@ func decodeBody(body string, isBase64 bool, limit int) ([]byte, error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(body)
 	if err != nil {
-		return nil, &operation.Error{Code: operation.CodeInvalidRequest, Detail: "The request body is marked base64 but is not valid base64."}
+		return nil, &problem.Error{Code: problem.CodeInvalidRequest, Detail: "The request body is marked base64 but is not valid base64."}
 	}
 	if len(b) > limit {
 		return nil, tooLarge(limit)
@@ -47,7 +48,7 @@ func decodeBody(body string, isBase64 bool, limit int) ([]byte, error) {
 }
 
 func tooLarge(limit int) error {
-	return &operation.Error{Code: operation.CodeBodyTooLarge,
+	return &problem.Error{Code: problem.CodeBodyTooLarge,
 		Detail: fmt.Sprintf("The request body is larger than %d bytes; send only session_id or order_no, amount and extra.", limit)}
 }
 
@@ -57,12 +58,12 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	req := operation.Request{Operation: op}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return req, "", &operation.Error{Code: operation.CodeInvalidRequest,
+		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
 			Detail: `The request body is empty; send a JSON object such as {"session_id": "…", "amount": "2.500"}.`}
 	}
 	var fields map[string]json.RawMessage
 	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
-		return req, "", &operation.Error{Code: operation.CodeInvalidRequest,
+		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
 			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "amount": "2.500"}.`}
 	}
 	if err := checkMembers(body); err != nil {
@@ -76,10 +77,10 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		e := &operation.Error{Code: operation.CodeUnknownField,
+		e := &problem.Error{Code: problem.CodeUnknownField,
 			Detail: fmt.Sprintf("Unknown field %s; the accepted fields are %s.", quoteList(unknown), quoteList(allowed))}
 		for _, f := range unknown {
-			e.Fields = append(e.Fields, operation.FieldError{Field: f, Detail: "This field is not accepted."})
+			e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
 		}
 		return req, "", e
 	}
@@ -97,7 +98,7 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	if raw, ok := fields["amount"]; ok && isNull(raw) {
 		// Ottu reads a missing amount as "the full amount": a null must not
 		// become a full refund by accident.
-		return req, "", operation.Invalid(operation.CodeInvalidAmount, "amount",
+		return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
 			`amount is null; leave it out to let Ottu use the full or remaining amount, or send a decimal string such as "2.500".`)
 	}
 	if raw, ok := fields["amount"]; ok {
@@ -106,7 +107,7 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 		}
 		d, ok, err := amount.ParseJSON(raw)
 		if err != nil || !ok {
-			return req, "", operation.Invalid(operation.CodeInvalidAmount, "amount",
+			return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
 				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500".`)
 		}
 		req.Amount = &d
@@ -124,10 +125,10 @@ func stringField(fields map[string]json.RawMessage, name string) (string, error)
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", operation.Invalid(operation.CodeInvalidRequest, name, name+" must be a string.")
+		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" must be a string.")
 	}
 	if s == "" {
-		return "", operation.Invalid(operation.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
+		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
 	}
 	return s, nil
 }
@@ -186,7 +187,7 @@ func checkMembers(body []byte) error {
 		}
 		name, _ := tok.(string)
 		if top.keys[name] {
-			return operation.Invalid(operation.CodeInvalidRequest, name,
+			return problem.Invalid(problem.CodeInvalidRequest, name,
 				fmt.Sprintf("The member %q appears twice in one object; send each member once.", name))
 		}
 		top.keys[name] = true
@@ -204,6 +205,6 @@ func checkContentType(value string) error {
 	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 		return nil
 	}
-	return &operation.Error{Code: operation.CodeUnsupportedMediaType,
+	return &problem.Error{Code: problem.CodeUnsupportedMediaType,
 		Detail: fmt.Sprintf("The Content-Type %q is not JSON; send the body as application/json.", value)}
 }

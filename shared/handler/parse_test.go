@@ -3,8 +3,8 @@ package handler
 import (
 	"testing"
 
-	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // FuzzParseOperationBody checks that no body panics, that every refusal is a
@@ -22,7 +22,7 @@ func FuzzParseOperationBody(f *testing.F) {
 		op := ottu.Operations[int(opIndex)%len(ottu.Operations)]
 		req, key, err := parseOperationBody(op, []byte(body), directFields)
 		if err != nil {
-			if operation.CodeOf(err) == "" {
+			if problem.CodeOf(err) == "" {
 				t.Fatalf("non-domain error %v", err)
 			}
 			return
@@ -31,7 +31,7 @@ func FuzzParseOperationBody(f *testing.F) {
 			key = "k"
 		}
 		req.TrackingKey = key
-		if verr := req.Validate(); verr != nil && operation.CodeOf(verr) == "" {
+		if verr := req.Validate(); verr != nil && problem.CodeOf(verr) == "" {
 			t.Fatalf("validate returned non-domain error %v", verr)
 		}
 		if req.Amount != nil && (!op.TakesAmount() || !req.Amount.IsPositive()) {

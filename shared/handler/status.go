@@ -12,6 +12,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // StatusReader reads Tracking-Key records (operation.Service).
@@ -62,14 +63,14 @@ func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || dec.More() {
-		return nil, typedError(operation.Invalid(operation.CodeInvalidRequest, "",
+		return nil, problem.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
 			`The event must be {"tracking_key": "…", "refresh": false}.`))
 	}
 	log := h.logger().With(obs.TrackingKey(in.TrackingKey))
 	rec, err := h.Service.Status(ctx, in.TrackingKey, in.Refresh)
 	if err != nil {
-		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.String("code", string(operation.CodeOf(err))), slog.String("error", err.Error()))
-		return nil, typedError(err)
+		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
+		return nil, problem.Typed(err)
 	}
 	view := viewOf(rec)
 	return &view, nil
@@ -83,7 +84,7 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return problemResponse(&operation.Error{Code: operation.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
+		return problemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
@@ -91,7 +92,7 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	case "true", "1":
 		refresh = true
 	default:
-		return problemResponse(operation.Invalid(operation.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
+		return problemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
 	}
 	if operation.ValidateTrackingKey(key) == nil {
 		headers["Tracking-Key"] = key

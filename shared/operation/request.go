@@ -12,6 +12,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // MaxTrackingKeyLength is Ottu's limit on a Tracking-Key.
@@ -36,14 +37,14 @@ type Request struct {
 // characters.
 func ValidateTrackingKey(key string) error {
 	if key == "" {
-		return Invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
+		return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
 	}
 	if len(key) > MaxTrackingKeyLength {
-		return Invalid(CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
+		return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e {
-			return Invalid(CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
+			return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
 		}
 	}
 	return nil
@@ -53,20 +54,20 @@ func ValidateTrackingKey(key string) error {
 // built it.
 func (r Request) Validate() error {
 	if _, err := ottu.ParseOperation(string(r.Operation)); err != nil {
-		return Invalid(CodeInvalidRequest, "operation", err.Error())
+		return problem.Invalid(problem.CodeInvalidRequest, "operation", err.Error())
 	}
 	if err := ValidateTrackingKey(r.TrackingKey); err != nil {
 		return err
 	}
 	if r.SessionID == "" && r.OrderNo == "" {
-		return Invalid(CodeInvalidRequest, "session_id", "Send session_id or order_no (or both) to name the payment transaction.")
+		return problem.Invalid(problem.CodeInvalidRequest, "session_id", "Send session_id or order_no (or both) to name the payment transaction.")
 	}
 	for field, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo} {
 		if len(v) > maxIDLength {
-			return Invalid(CodeInvalidRequest, field, fmt.Sprintf("%s is %d characters long; at most %d are accepted.", field, len(v), maxIDLength))
+			return problem.Invalid(problem.CodeInvalidRequest, field, fmt.Sprintf("%s is %d characters long; at most %d are accepted.", field, len(v), maxIDLength))
 		}
 		if strings.TrimSpace(v) != v {
-			return Invalid(CodeInvalidRequest, field, field+" has leading or trailing spaces; send the identifier exactly as Ottu gave it.")
+			return problem.Invalid(problem.CodeInvalidRequest, field, field+" has leading or trailing spaces; send the identifier exactly as Ottu gave it.")
 		}
 	}
 	if r.Amount != nil {
@@ -74,7 +75,7 @@ func (r Request) Validate() error {
 			return AmountNotApplicable(r.Operation)
 		}
 		if !r.Amount.IsPositive() {
-			return Invalid(CodeInvalidAmount, "amount", "amount must be greater than zero.")
+			return problem.Invalid(problem.CodeInvalidAmount, "amount", "amount must be greater than zero.")
 		}
 	}
 	if r.Extra != nil {
@@ -94,13 +95,13 @@ const (
 func validateExtra(extra json.RawMessage) error {
 	trimmed := bytes.TrimSpace(extra)
 	if len(trimmed) > MaxExtraBytes {
-		return Invalid(CodeInvalidRequest, "extra", fmt.Sprintf("extra is %d bytes; at most %d are accepted, so keep only what you need to find the operation again.", len(trimmed), MaxExtraBytes))
+		return problem.Invalid(problem.CodeInvalidRequest, "extra", fmt.Sprintf("extra is %d bytes; at most %d are accepted, so keep only what you need to find the operation again.", len(trimmed), MaxExtraBytes))
 	}
 	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-		return Invalid(CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
+		return problem.Invalid(problem.CodeInvalidRequest, "extra", "extra must be a JSON object, such as {\"reason\": \"customer return\"}.")
 	}
 	if depth := jsonDepth(trimmed); depth > MaxExtraDepth {
-		return Invalid(CodeInvalidRequest, "extra", fmt.Sprintf("extra is nested %d levels deep; at most %d are accepted.", depth, MaxExtraDepth))
+		return problem.Invalid(problem.CodeInvalidRequest, "extra", fmt.Sprintf("extra is nested %d levels deep; at most %d are accepted.", depth, MaxExtraDepth))
 	}
 	return nil
 }

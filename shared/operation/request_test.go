@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 func dec(s string) *decimal.Decimal {
@@ -20,33 +21,33 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*Request)
-		code Code
+		code problem.Code
 	}{
 		{"a refund with a session id and key is valid", func(*Request) {}, ""},
 		{"an order number alone names the transaction", func(r *Request) { r.SessionID, r.OrderNo = "", "o1" }, ""},
-		{"a request naming no transaction is refused", func(r *Request) { r.SessionID = "" }, CodeInvalidRequest},
-		{"an unknown operation is refused", func(r *Request) { r.Operation = "chargeback" }, CodeInvalidRequest},
-		{"an amount on a void is not applicable", func(r *Request) { r.Operation, r.Amount = ottu.Void, dec("1") }, CodeAmountNotApplicable},
+		{"a request naming no transaction is refused", func(r *Request) { r.SessionID = "" }, problem.CodeInvalidRequest},
+		{"an unknown operation is refused", func(r *Request) { r.Operation = "chargeback" }, problem.CodeInvalidRequest},
+		{"an amount on a void is not applicable", func(r *Request) { r.Operation, r.Amount = ottu.Void, dec("1") }, problem.CodeAmountNotApplicable},
 		{"an amount on a capture is fine", func(r *Request) { r.Operation, r.Amount = ottu.Capture, dec("1") }, ""},
-		{"a zero amount is refused", func(r *Request) { r.Amount = dec("0") }, CodeInvalidAmount},
-		{"an empty tracking key is refused", func(r *Request) { r.TrackingKey = "" }, CodeInvalidTrackingKey},
-		{"a tracking key with a space is refused", func(r *Request) { r.TrackingKey = "a b" }, CodeInvalidTrackingKey},
+		{"a zero amount is refused", func(r *Request) { r.Amount = dec("0") }, problem.CodeInvalidAmount},
+		{"an empty tracking key is refused", func(r *Request) { r.TrackingKey = "" }, problem.CodeInvalidTrackingKey},
+		{"a tracking key with a space is refused", func(r *Request) { r.TrackingKey = "a b" }, problem.CodeInvalidTrackingKey},
 		{"a tracking key of 255 characters is accepted", func(r *Request) { r.TrackingKey = strings.Repeat("k", 255) }, ""},
-		{"a tracking key of 256 characters is refused", func(r *Request) { r.TrackingKey = strings.Repeat("k", 256) }, CodeInvalidTrackingKey},
-		{"a non-ASCII tracking key is refused", func(r *Request) { r.TrackingKey = "clé" }, CodeInvalidTrackingKey},
-		{"extra that is an array is refused", func(r *Request) { r.Extra = json.RawMessage(`[1]`) }, CodeInvalidRequest},
+		{"a tracking key of 256 characters is refused", func(r *Request) { r.TrackingKey = strings.Repeat("k", 256) }, problem.CodeInvalidTrackingKey},
+		{"a non-ASCII tracking key is refused", func(r *Request) { r.TrackingKey = "clé" }, problem.CodeInvalidTrackingKey},
+		{"extra that is an array is refused", func(r *Request) { r.Extra = json.RawMessage(`[1]`) }, problem.CodeInvalidRequest},
 		{"extra that is an object is accepted", func(r *Request) { r.Extra = json.RawMessage(`{"a":1}`) }, ""},
-		{"a session id with surrounding spaces is refused", func(r *Request) { r.SessionID = " s1" }, CodeInvalidRequest},
+		{"a session id with surrounding spaces is refused", func(r *Request) { r.SessionID = " s1" }, problem.CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := base
 			tt.edit(&r)
 			err := r.Validate()
-			if got := CodeOf(err); got != tt.code {
+			if got := problem.CodeOf(err); got != tt.code {
 				t.Fatalf("Validate() = %v (code %q), want code %q", err, got, tt.code)
 			}
-			if err != nil && CodeOf(err) == "" {
+			if err != nil && problem.CodeOf(err) == "" {
 				t.Fatalf("Validate() returned a non-domain error %v", err)
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // OttuClient is the part of the Ottu client the domain uses.
@@ -146,8 +147,8 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 	}, nil
 }
 
-func storeUnavailable(key string, err error, detail string) *Error {
-	return &Error{Code: CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err, Detail: detail}
+func storeUnavailable(key string, err error, detail string) *problem.Error {
+	return &problem.Error{Code: problem.CodeStoreUnavailable, TrackingKey: key, RetryAfter: time.Second, Err: err, Detail: detail}
 }
 
 // conflict decides what a caller gets when the key could not be claimed.
@@ -158,7 +159,7 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 		return nil, inProgress(req.TrackingKey, time.Second)
 	}
 	if rec.Fingerprint != fp {
-		return nil, &Error{Code: CodeTrackingKeyReused, TrackingKey: req.TrackingKey,
+		return nil, &problem.Error{Code: problem.CodeTrackingKeyReused, TrackingKey: req.TrackingKey,
 			Detail: fmt.Sprintf("Tracking-Key %q was already used for a different request (%s); send a new Tracking-Key for a new operation.",
 				req.TrackingKey, describe(rec))}
 	}
@@ -191,8 +192,8 @@ func (s *Service) conflict(req Request, fp string, rec *Record) (*Result, error)
 
 // v1Unknown answers an attempt whose outcome is unknown on an Ottu API
 // that does not recognise a repeated key: it is never sent again.
-func v1Unknown(req Request) *Error {
-	return &Error{Code: CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
+func v1Unknown(req Request) *problem.Error {
+	return &problem.Error{Code: problem.CodeOutcomeUnknown, TrackingKey: req.TrackingKey,
 		Detail: fmt.Sprintf("Whether the %s with Tracking-Key %q was done is unknown, and this Ottu API version (v1) does not recognise a repeated key, so it will never be sent again with this key: money may already have moved. Check the transaction first (GET /operations/%s?refresh=true asks Ottu read-only, or Ottu's dashboard); only if it was not done, send it with a new Tracking-Key.",
 			req.Operation, req.TrackingKey, req.TrackingKey)}
 }
@@ -201,8 +202,8 @@ type outcome struct {
 	status     Status
 	ottuStatus int
 	body       json.RawMessage
-	code       Code
-	err        *Error
+	code       problem.Code
+	err        *problem.Error
 	// holdLease keeps others off the key (Ottu may still be working).
 	holdLease bool
 }
@@ -215,7 +216,7 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 	if err == nil {
 		return outcome{status: StatusSucceeded, ottuStatus: resp.StatusCode, body: resp.Raw}
 	}
-	var domainErr *Error
+	var domainErr *problem.Error
 	if errors.As(err, &domainErr) {
 		return outcome{status: StatusFailed, ottuStatus: resp.StatusCode, body: resp.Raw, code: domainErr.Code, err: domainErr}
 	}
@@ -228,30 +229,30 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 		body = oe.Raw
 	}
 	o := outcome{status: StatusFailed, ottuStatus: oe.StatusCode, body: body}
-	e := &Error{TrackingKey: req.TrackingKey, Ottu: oe.Body, Err: err}
+	e := &problem.Error{TrackingKey: req.TrackingKey, Ottu: oe.Body, Err: err}
 	switch oe.Kind {
 	case ottu.KindInvalid:
-		e.Code, e.Detail = CodeInvalidRequest, "The request cannot be sent to Ottu: "+oe.Detail
+		e.Code, e.Detail = problem.CodeInvalidRequest, "The request cannot be sent to Ottu: "+oe.Detail
 	case ottu.KindRejected:
-		e.Code, e.Detail = CodeOperationRejected, fmt.Sprintf("Ottu rejected the %s, so no money moved: %s", req.Operation, ottuReason(oe))
+		e.Code, e.Detail = problem.CodeOperationRejected, fmt.Sprintf("Ottu rejected the %s, so no money moved: %s", req.Operation, ottuReason(oe))
 	case ottu.KindNotFound:
-		e.Code, e.Detail = CodeNotFound, fmt.Sprintf("Ottu knows no payment transaction %s; check the identifier.", transactionName(req))
+		e.Code, e.Detail = problem.CodeNotFound, fmt.Sprintf("Ottu knows no payment transaction %s; check the identifier.", transactionName(req))
 	case ottu.KindAuth:
-		e.Code = CodeOttuAuth
+		e.Code = problem.CodeOttuAuth
 		e.Detail = fmt.Sprintf("Ottu refused the configured credentials (HTTP %d), so nothing was done: check the API secret and that its user holds the %s permission, then retry with the same Tracking-Key.", oe.StatusCode, req.Operation.Permission())
 		if oe.StatusCode == 0 {
 			e.Detail = fmt.Sprintf("The Ottu credentials are unusable (%s), so nothing was sent: fix the API secret, then retry with the same Tracking-Key.", oe.Detail)
 		}
 	case ottu.KindOutcomeUnknown:
 		o.status, o.holdLease = StatusUnknown, true
-		e.Code = CodeOutcomeUnknown
+		e.Code = problem.CodeOutcomeUnknown
 		what := "The connection to Ottu broke after the request was sent"
 		if oe.TimedOut {
 			what = "Ottu did not answer in time"
 		}
 		e.Detail = fmt.Sprintf("%s, so whether the %s was done is unknown: money may already have moved.", what, req.Operation)
 	default: // unavailable
-		e.Code = CodeOttuUnavailable
+		e.Code = problem.CodeOttuUnavailable
 		if oe.Sent {
 			o.status, o.holdLease = StatusUnknown, true
 			e.Detail = fmt.Sprintf("Ottu answered with an error or something unreadable%s, so whether the %s was done is unknown: money may already have moved.", statusSuffix(oe.StatusCode), req.Operation)
@@ -334,7 +335,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 	rec, err := s.Store.Get(gctx, key)
 	cancel()
 	if errors.Is(err, ErrRecordNotFound) {
-		return nil, &Error{Code: CodeNotFound, TrackingKey: key,
+		return nil, &problem.Error{Code: problem.CodeNotFound, TrackingKey: key,
 			Detail: fmt.Sprintf("No operation is recorded for Tracking-Key %q (records are kept %d days).", key, int(s.retention().Hours()/24))}
 	}
 	if err != nil {
@@ -344,7 +345,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 		return rec, nil
 	}
 	if s.Inquiry == nil {
-		return nil, &Error{Code: CodeInvalidRequest, TrackingKey: key, Detail: "refresh is not available in this function; read the record without it."}
+		return nil, &problem.Error{Code: problem.CodeInvalidRequest, TrackingKey: key, Detail: "refresh is not available in this function; read the record without it."}
 	}
 	inq, err := s.Inquiry.Inquiry(ctx, ottu.InquiryRequest{SessionID: rec.SessionID, OrderNo: rec.OrderNo})
 	if err != nil {
@@ -384,21 +385,21 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 }
 
 // inquiryError maps a failed inquiry; nothing was done either way.
-func inquiryError(rec *Record, err error) *Error {
-	e := &Error{TrackingKey: rec.TrackingKey, Err: err}
+func inquiryError(rec *Record, err error) *problem.Error {
+	e := &problem.Error{TrackingKey: rec.TrackingKey, Err: err}
 	var oe *ottu.Error
 	if errors.As(err, &oe) {
 		e.Ottu = oe.Body
 	}
 	switch ottu.KindOf(err) {
 	case ottu.KindNotFound:
-		e.Code, e.Detail = CodeNotFound, "Ottu's inquiry knows no such transaction any more; the record is unchanged."
+		e.Code, e.Detail = problem.CodeNotFound, "Ottu's inquiry knows no such transaction any more; the record is unchanged."
 	case ottu.KindRejected, ottu.KindInvalid:
-		e.Code, e.Detail = CodeOperationRejected, "Ottu refused the inquiry of this transaction ("+oe.Detail+"); the record is unchanged. Check the transaction in Ottu's dashboard."
+		e.Code, e.Detail = problem.CodeOperationRejected, "Ottu refused the inquiry of this transaction ("+oe.Detail+"); the record is unchanged. Check the transaction in Ottu's dashboard."
 	case ottu.KindAuth:
-		e.Code, e.Detail = CodeOttuAuth, "Ottu refused the credentials for the inquiry: check the API secret and that its user holds payment.inquiry."
+		e.Code, e.Detail = problem.CodeOttuAuth, "Ottu refused the credentials for the inquiry: check the API secret and that its user holds payment.inquiry."
 	default:
-		e.Code, e.Detail, e.RetryAfter = CodeOttuUnavailable, "Ottu could not answer the inquiry; the record is unchanged. Retry shortly.", time.Second
+		e.Code, e.Detail, e.RetryAfter = problem.CodeOttuUnavailable, "Ottu could not answer the inquiry; the record is unchanged. Retry shortly.", time.Second
 	}
 	return e
 }
@@ -489,8 +490,8 @@ func checkAnswerMatches(req Request, resp *ottu.OperationResponse) error {
 	return nil
 }
 
-func reusedAtOttu(req Request, resp *ottu.OperationResponse) *Error {
-	return &Error{Code: CodeTrackingKeyReused, TrackingKey: req.TrackingKey, Ottu: resp.Raw,
+func reusedAtOttu(req Request, resp *ottu.OperationResponse) *problem.Error {
+	return &problem.Error{Code: problem.CodeTrackingKeyReused, TrackingKey: req.TrackingKey, Ottu: resp.Raw,
 		Detail: fmt.Sprintf("Ottu already holds Tracking-Key %q for a %s of %s and answered with that operation; nothing new was done. Send a new Tracking-Key.",
 			req.TrackingKey, resp.Operation, resp.Amount)}
 }
@@ -614,7 +615,7 @@ func (s *Service) observe(ctx context.Context, op ottu.Operation, start time.Tim
 	outcome := "succeeded"
 	switch {
 	case err != nil:
-		outcome = string(CodeOf(err))
+		outcome = string(problem.CodeOf(err))
 		if outcome == "" {
 			outcome = "error"
 		}
