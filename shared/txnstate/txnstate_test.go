@@ -1,0 +1,26 @@
+package txnstate
+
+import (
+	"testing"
+	"time"
+)
+
+func TestOrderKey(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name         string
+		older, newer Entry
+	}{
+		{"a later Ottu timestamp is newer", Entry{OttuTimestamp: t0, State: "paid"}, Entry{OttuTimestamp: t0.Add(time.Second), State: "pending"}},
+		{"at the same timestamp a final state is newer", Entry{OttuTimestamp: t0, State: "attempted"}, Entry{OttuTimestamp: t0, State: "paid"}},
+		{"without Ottu's timestamp the time received counts", Entry{ReceivedAt: t0, State: "pending"}, Entry{ReceivedAt: t0.Add(time.Millisecond), State: "pending"}},
+		{"years apart still compare as text", Entry{OttuTimestamp: time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)}, Entry{OttuTimestamp: t0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !(OrderKey(tt.older) < OrderKey(tt.newer)) {
+				t.Fatalf("%s is not below %s", OrderKey(tt.older), OrderKey(tt.newer))
+			}
+		})
+	}
+}
