@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -890,79 +889,6 @@ func TestSettle(t *testing.T) {
 			}
 			tc.want(t, f.stored(t, key))
 		})
-	}
-}
-
-// oneAtATime passes one request at a time to moto. moto's server applies
-// an UpdateItem in steps (it even stores a key-only item before the update
-// proper), so concurrent requests there can see half-written items and both
-// pass a condition; DynamoDB applies each request to an item atomically.
-// Serializing single requests restores that guarantee and nothing more: a
-// store that read and then wrote in two requests would still lose here.
-type oneAtATime struct {
-	mu   sync.Mutex
-	next DynamoAPI
-}
-
-func (o *oneAtATime) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.next.UpdateItem(ctx, in, optFns...)
-}
-
-func (o *oneAtATime) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.next.GetItem(ctx, in, optFns...)
-}
-
-func TestConcurrentClaimsOfOneKey(t *testing.T) {
-	const claimers = 20
-	f := newFixture(t)
-	f.store = New(&oneAtATime{next: f.client}, f.table)
-	key := testenv.UniqueName("key")
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		winners   []string
-		conflicts []*operation.Record
-		failures  []error
-	)
-	start := make(chan struct{})
-	for range claimers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := claimAt(key, t0)
-			<-start
-			existing, err := f.store.Claim(context.Background(), c)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, c.LeaseID)
-			case errors.Is(err, operation.ErrClaimConflict):
-				conflicts = append(conflicts, existing)
-			default:
-				failures = append(failures, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Fatalf("claims failed: %v", failures)
-	}
-	if len(winners) != 1 {
-		t.Fatalf("%d claims won the key, want exactly 1", len(winners))
-	}
-	for _, rec := range conflicts {
-		if rec == nil || rec.LeaseID != winners[0] {
-			t.Errorf("a losing claim saw %+v, want the winner's lease %s", rec, winners[0])
-		}
-	}
-	if rec := f.stored(t, key); rec.LeaseID != winners[0] || rec.Attempts != 1 {
-		t.Errorf("stored lease %s attempts %d; want %s and 1", rec.LeaseID, rec.Attempts, winners[0])
 	}
 }
 
