@@ -70,12 +70,14 @@ func logicalID(dir string) string {
 	return b.String() + "Function"
 }
 
-// target is what a sample acts on: its transaction (operation samples) or
-// the Tracking-Key it reads (the status sample).
+// target is what a sample acts on: its transaction (operation and inquiry
+// samples, by session_id, order_no or the path's id) or the Tracking-Key
+// it reads (the status sample).
 func (s eventSample) target(t *testing.T) (sessionID, trackingKey string) {
 	t.Helper()
 	var req struct {
 		SessionID   string `json:"session_id"`
+		OrderNo     string `json:"order_no"`
 		TrackingKey string `json:"tracking_key"`
 	}
 	body := s.payload
@@ -89,7 +91,7 @@ func (s eventSample) target(t *testing.T) (sessionID, trackingKey string) {
 			t.Fatalf("%s is not an API Gateway event: %v", s.file, err)
 		}
 		if ev.Body == "" {
-			return "", ev.PathParameters["tracking_key"]
+			return demoSession(ev.PathParameters["id"]), ev.PathParameters["tracking_key"]
 		}
 		body = []byte(ev.Body)
 		req.TrackingKey = ev.Headers["tracking-key"]
@@ -97,7 +99,28 @@ func (s eventSample) target(t *testing.T) (sessionID, trackingKey string) {
 	if err := json.Unmarshal(body, &req); err != nil {
 		t.Fatalf("%s: the request is not JSON: %v", s.file, err)
 	}
+	if req.SessionID == "" {
+		req.SessionID = demoSession(req.OrderNo)
+	}
 	return req.SessionID, req.TrackingKey
+}
+
+// demoSession is the session_id of the demo transaction whose session_id
+// or order_no is id; "" when none.
+func demoSession(id string) string {
+	for _, spec := range sandbox.DemoTransactions() {
+		if id != "" && (spec.SessionID == id || spec.OrderNo == id) {
+			return spec.SessionID
+		}
+	}
+	return ""
+}
+
+// keyed are the functions whose samples carry a Tracking-Key: the
+// operations and the status of one. Inquiry takes none.
+var keyed = map[string]bool{
+	"CaptureFunction": true, "RefundFunction": true, "VoidFunction": true, "CancelFunction": true,
+	"ExpireFunction": true, "DeleteFunction": true, "OperationStatusFunction": true,
 }
 
 func TestEventSamplesEachNameTheirOwnDemoTransaction(t *testing.T) {
@@ -110,18 +133,23 @@ func TestEventSamplesEachNameTheirOwnDemoTransaction(t *testing.T) {
 	for _, s := range eventSamples(t) {
 		t.Run(s.file+" acts on a demo transaction or record no other sample uses", func(t *testing.T) {
 			session, key := s.target(t)
-			if key == "" {
+			switch {
+			case key == "" && keyed[s.function]:
 				t.Fatal("the sample has no Tracking-Key")
+			case key != "":
+				if other, ok := keyUsedBy[key]; ok {
+					t.Fatalf("Tracking-Key %s is also used by %s", key, other)
+				}
+				keyUsedBy[key] = s.file
 			}
-			if other, ok := keyUsedBy[key]; ok {
-				t.Fatalf("Tracking-Key %s is also used by %s", key, other)
-			}
-			keyUsedBy[key] = s.file
 			if s.function == "OperationStatusFunction" {
 				if key != sandbox.DemoStatusTrackingKey {
 					t.Fatalf("it reads %s, want the record the local stack seeds, %s", key, sandbox.DemoStatusTrackingKey)
 				}
 				return
+			}
+			if s.function == "InquiryResultFunction" && session != sandbox.DemoInquirySessionID {
+				t.Fatalf("it reads %s, want the transaction the local stack inquires at start, %s", session, sandbox.DemoInquirySessionID)
 			}
 			if !demo[session] {
 				t.Fatalf("session_id %q is not a demo transaction", session)
@@ -175,7 +203,7 @@ func TestEventSamplesRunInAnyOrder(t *testing.T) {
 					if s.apigw {
 						checkHTTPAnswer(t, s, out)
 					} else {
-						checkDirectAnswer(t, out)
+						checkDirectAnswer(t, s, out)
 					}
 				})
 			}
@@ -241,15 +269,23 @@ func checkHTTPAnswer(t *testing.T, s eventSample, out []byte) {
 	}
 }
 
-// checkDirectAnswer wants a first, successful operation.
-func checkDirectAnswer(t *testing.T, out []byte) {
+// checkDirectAnswer wants a first, successful operation, or an inquiry
+// Ottu answered now.
+func checkDirectAnswer(t *testing.T, s eventSample, out []byte) {
 	t.Helper()
 	var res struct {
 		Result   string `json:"result"`
 		Replayed bool   `json:"replayed"`
+		Source   string `json:"source"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("not a direct result: %v: %s", err, out)
+	}
+	if s.function == "InquiryFunction" {
+		if res.Source != "inquiry" {
+			t.Fatalf("source %q, want an answer Ottu gave now: %s", res.Source, out)
+		}
+		return
 	}
 	if res.Result != "success" || res.Replayed {
 		t.Fatalf("result %q, replayed %v, want a first success: %s", res.Result, res.Replayed, out)

@@ -1,5 +1,8 @@
 // Command ottu-sandbox runs the Ottu sandbox on its own (go run
 // ./cmd/ottu-sandbox), configured by the SANDBOX_* environment variables.
+// It enforces Ottu's inquiry throttle (SANDBOX_INQUIRY_THROTTLE=off lifts
+// it); create a transaction with "age_minutes": 15 on POST
+// /sandbox/transactions to inquire it at once.
 package main
 
 import (
@@ -40,8 +43,12 @@ func run(logger *slog.Logger) error {
 	for name := range cfg.Users {
 		users = append(users, name)
 	}
+	throttle := "on: no inquiry in a transaction's first 10 minutes (age_minutes on POST /sandbox/transactions), then one per 30 minutes, at most 3, 30 a minute"
+	if cfg.InquiryLimits.Off {
+		throttle = "off (SANDBOX_INQUIRY_THROTTLE=off)"
+	}
 	logger.Info("ottu-sandbox listening", "addr", "http://"+addr, "users", users,
-		"auth", "Api-Key from SANDBOX_API_KEY or Basic from SANDBOX_USERS")
+		"auth", "Api-Key from SANDBOX_API_KEY or Basic from SANDBOX_USERS", "inquiry_throttle", throttle)
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()

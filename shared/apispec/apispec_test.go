@@ -222,6 +222,7 @@ func TestTemplateSettings(t *testing.T) {
 	t.Run("every function's environment resolves from parameters, the table and the region", func(t *testing.T) {
 		refs := tpl.ParameterDefaults()
 		refs["OttuApiSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-AbCdEf"
+		refs["OttuWebhookSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-webhook-AbCdEf"
 		refs["AWS::Region"] = "me-south-1"
 		for _, tb := range tpl.Tables {
 			refs[tb.LogicalID] = tb.LogicalID

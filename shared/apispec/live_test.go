@@ -71,12 +71,13 @@ type liveCase struct {
 // that what one case does (a full refund, a void) cannot change another's
 // answer, whatever the demo transactions become.
 var liveTransactions = []sandbox.TransactionSpec{
-	{SessionID: "live-paid", Amount: "100.000", CurrencyCode: "KWD", State: sandbox.StatePaid, PGCode: "mpgs"},
+	// Refreshed (an inquiry), so past inquiry's first 10 minutes.
+	{SessionID: "live-paid", Amount: "100.000", CurrencyCode: "KWD", State: sandbox.StatePaid, PGCode: "mpgs", AgeMinutes: sandbox.DemoAgeMinutes},
 	{SessionID: "live-authorized", Amount: "50.000", CurrencyCode: "KWD", State: sandbox.StateAuthorized, PGCode: "mpgs"},
 	{SessionID: "live-authorized-void", Amount: "19.00", CurrencyCode: "SAR", State: sandbox.StateAuthorized, PGCode: "mpgs"},
 	{SessionID: "live-pending", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StatePending, PGCode: "mpgs"},
 	{SessionID: "live-pending-keyed", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StatePending, PGCode: "mpgs"},
-	{SessionID: "live-attempted", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateAttempted, PGCode: "kpay"},
+	{SessionID: "live-attempted", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateAttempted, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
 	{SessionID: "live-created", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateCreated, PGCode: "kpay"},
 	// Cases whose request must be refused before Ottu is called each get a
 	// payment of their own: if one is wrongly accepted (an amount of null
@@ -89,6 +90,14 @@ var liveTransactions = []sandbox.TransactionSpec{
 	{SessionID: "live-spare-null-amount", Amount: "10.000", CurrencyCode: "KWD", State: sandbox.StatePaid, PGCode: "mpgs"},
 	{SessionID: "live-spare-deep-extra", Amount: "10.000", CurrencyCode: "KWD", State: sandbox.StatePaid, PGCode: "mpgs"},
 	{SessionID: "live-spare-large-extra", Amount: "10.000", CurrencyCode: "KWD", State: sandbox.StatePaid, PGCode: "mpgs"},
+	// Inquiries: each case's own payment, old enough for Ottu's throttle
+	// but the young one.
+	{SessionID: "live-inquiry", OrderNo: "live-inquiry-order", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateAttempted, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
+	{SessionID: "live-inquiry-disclose", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StatePending, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
+	{SessionID: "live-inquiry-young", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StatePending, PGCode: "kpay"},
+	{SessionID: "live-inquiry-canceled", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateCanceled, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
+	{SessionID: "live-inquiry-created", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StateCreated, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
+	{SessionID: "live-inquiry-down", Amount: "5.000", CurrencyCode: "KWD", State: sandbox.StatePending, PGCode: "kpay", AgeMinutes: sandbox.DemoAgeMinutes},
 }
 
 // nestedExtra is a body whose extra holds levels objects, one in another.
@@ -293,6 +302,52 @@ func liveCases() []liveCase {
 			setup: func(t *testing.T, l *liveAPI) {
 				l.fault(t, sandbox.Fault{Kind: sandbox.FaultError5xx, Operation: "inquiry", Count: 3})
 			}},
+
+		// POST /inquiry.
+		{name: "an inquiry Ottu answers is a 200 with Ottu's body", path: "/inquiry", body: `{"session_id":"live-inquiry"}`,
+			status: 200, want: map[string]string{"Inquiry-Source": "inquiry"}, members: []string{"state", "signature"}},
+		{name: "the same inquiry at once is a 200 with the stored result", path: "/inquiry", body: `{"order_no":"live-inquiry-order"}`,
+			status: 200, want: map[string]string{"Inquiry-Source": "stored"}, members: []string{"source", "fresh_after", "ottu"}},
+		{name: "the same inquiry with fresh=true asks Ottu", path: "/inquiry?fresh=true", body: `{"session_id":"live-inquiry"}`,
+			status: 200, want: map[string]string{"Inquiry-Source": "inquiry"}},
+		{name: "an inquiry with disclosure to this stack's webhook is a 200", path: "/inquiry", body: `{"session_id":"live-inquiry-disclose","disclose_to_merchant":true}`,
+			status: 200, want: map[string]string{"Inquiry-Source": "inquiry"}},
+		{name: "an inquiry of a payment in its first 10 minutes is a 429 inquiry_throttled with Retry-After", path: "/inquiry", body: `{"session_id":"live-inquiry-young"}`,
+			status: 429, code: "inquiry_throttled", want: map[string]string{"Retry-After": "*"}},
+		{name: "an inquiry of a payment Ottu does not know is a 404 not_found", path: "/inquiry", body: `{"session_id":"live-inquiry-nobody"}`,
+			status: 404, code: "not_found"},
+		{name: "an inquiry of a canceled payment is a 422 inquiry_not_allowed", path: "/inquiry", body: `{"session_id":"live-inquiry-canceled"}`,
+			status: 422, code: "inquiry_not_allowed"},
+		{name: "an inquiry of a payment with no attempt is a 422 inquiry_not_allowed", path: "/inquiry", body: `{"session_id":"live-inquiry-created"}`,
+			status: 422, code: "inquiry_not_allowed"},
+		{name: "an inquiry while Ottu answers a 503 is a 502 ottu_unavailable", path: "/inquiry", body: `{"session_id":"live-inquiry-down"}`,
+			status: 502, code: "ottu_unavailable",
+			setup: func(t *testing.T, l *liveAPI) {
+				l.fault(t, sandbox.Fault{Kind: sandbox.FaultError5xx, Operation: "inquiry", Status: 503})
+			}},
+		{name: "an inquiry naming no transaction is a 400 invalid_request", path: "/inquiry", body: `{"disclose_to_merchant":true}`,
+			spec: specRejects, status: 400, code: "invalid_request"},
+		{name: "an inquiry with a task_token over HTTP is a 400 unknown_field", path: "/inquiry", body: `{"session_id":"live-inquiry","task_token":"t"}`,
+			spec: specRejects, status: 400, code: "unknown_field"},
+		{name: "an inquiry disclosing to plain http elsewhere than localhost is a 400 invalid_request", path: "/inquiry",
+			body: `{"session_id":"live-inquiry","disclose_to_merchant":true,"disclosure_url":"http://shop.example.com/hook"}`,
+			spec: specSilent, status: 400, code: "invalid_request"},
+		{name: "a GET that reaches the inquiry function is a 405 method_not_allowed naming POST", method: http.MethodGet, path: "/inquiry",
+			spec: specNoRoute, direct: "InquiryFunction", documented: http.MethodPost, body: `{"session_id":"live-inquiry"}`,
+			status: 405, code: "method_not_allowed", want: map[string]string{"Allow": "POST"}},
+
+		// GET /transactions/{id}/inquiry.
+		{name: "the stored result of an inquiry is a 200 by session_id", method: http.MethodGet, path: "/transactions/live-inquiry/inquiry",
+			status: 200, members: []string{"source", "received_at", "ottu"}},
+		{name: "the stored result with its history is a 200 by order_no", method: http.MethodGet, path: "/transactions/live-inquiry-order/inquiry?history=true",
+			status: 200, members: []string{"history"}},
+		{name: "a transaction with nothing stored is a 404 not_found", method: http.MethodGet, path: "/transactions/live-inquiry-canceled/inquiry",
+			status: 404, code: "not_found"},
+		{name: "history=maybe is a 400 invalid_request", method: http.MethodGet, path: "/transactions/live-inquiry/inquiry?history=maybe",
+			spec: specRejects, status: 400, code: "invalid_request"},
+		{name: "a POST that reaches the inquiry-result function is a 405 method_not_allowed naming GET", method: http.MethodPost, path: "/transactions/live-inquiry/inquiry",
+			spec: specNoRoute, direct: "InquiryResultFunction", documented: http.MethodGet,
+			status: 405, code: "method_not_allowed", want: map[string]string{"Allow": "GET"}},
 	}
 }
 
@@ -312,6 +367,10 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 		MotoAddr:       "127.0.0.1:0",
 		MaxProcesses:   2, // two refunds at once for the in_progress case; the machine is shared
 		FunctionOutput: io.Discard,
+		// Ottu's inquiry throttle, but for the 30-minute interval and the
+		// minute's rate: the refresh cases inquire one payment more than
+		// once within seconds. Its first 10 minutes still answer 429.
+		Sandbox: sandbox.Config{InquiryLimits: sandbox.InquiryLimits{Interval: time.Millisecond, PerMinute: 1000}},
 	})
 	if err != nil {
 		t.Fatalf("start the local stack with template.yaml: %v", err)
@@ -331,7 +390,7 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 	}
 	l := &liveAPI{ctx: ctx, api: stack.URLs().API, stack: stack, router: router, types: problemTypes(t, doc),
 		client: &http.Client{Timeout: time.Minute}}
-	for _, tc := range liveCases() {
+	for _, tc := range append(liveCases(), webhookLiveCases()...) {
 		t.Run(tc.name, func(t *testing.T) { l.check(t, tc) })
 	}
 }

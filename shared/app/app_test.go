@@ -364,6 +364,14 @@ func TestEventsFixtures(t *testing.T) {
 			statusFiles = append(statusFiles, f)
 			continue
 		}
+		if strings.HasPrefix(name, "inquiry") {
+			t.Run(name+" is accepted by the real handler", func(t *testing.T) { checkInquiryEvent(t, name, f) })
+			continue
+		}
+		if strings.HasPrefix(name, "webhook") {
+			t.Run(name+" is accepted by the real handler", func(t *testing.T) { checkWebhookEvent(t, f) })
+			continue
+		}
 		t.Run(name+" is accepted by the real handler", func(t *testing.T) {
 			s := newStack(t) // each event acts on the demo transactions afresh
 			op, err := ottu.ParseOperation(strings.SplitN(name, "-", 2)[0])

@@ -46,7 +46,7 @@ func okExecutor() *recordingExecutor {
 	return &recordingExecutor{res: &operation.Result{OttuStatus: 200, Body: json.RawMessage(ottuRefundBody), OttuResult: "success"}}
 }
 
-func loadEvent(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {

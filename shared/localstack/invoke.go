@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -150,4 +152,17 @@ func lambdaError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// portOf is the port of a base URL such as http://127.0.0.1:3000.
+func portOf(baseURL string) (int, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return 0, fmt.Errorf("the API address %q: %w", baseURL, err)
+	}
+	p, err := strconv.Atoi(u.Port())
+	if err != nil || p <= 0 {
+		return 0, fmt.Errorf("the API address %q has no port", baseURL)
+	}
+	return p, nil
 }

@@ -81,6 +81,20 @@ func TestInvokeAPI(t *testing.T) {
 		})
 	}
 
+	t.Run("a name sent fully percent-encoded, as botocore and Step Functions send an ARN with a qualifier, is understood", func(t *testing.T) {
+		escaped := strings.NewReplacer(":", "%3A", "$", "%24").Replace(arn + ":$LATEST")
+		resp, err := http.Post(base+"/2015-03-31/functions/"+escaped+"/invocations", "application/json", strings.NewReader(`{"a":2}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		var ans echoAnswer
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &ans) != nil || !jsonEqual(ans.Event, `{"a":2}`) {
+			t.Fatalf("got %d %s", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("an empty payload reaches the function as {}", func(t *testing.T) {
 		got := postInvoke(t, base, "EchoFunction", "RequestResponse", nil)
 		var ans echoAnswer

@@ -299,8 +299,14 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 // proxy that serialises DynamoDB requests, since moto's server alone lets two
 // overlapping conditional writes both win, which DynamoDB never does.
 func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate.Table, keys sandbox.Config) error {
-	s.step("starting moto on %s (DynamoDB through a proxy that applies requests one at a time)…", addr)
-	m, err := testenv.StartMoto(ctx, addr)
+	s.step("starting moto on %s (DynamoDB through a proxy that applies requests one at a time; Step Functions executions run, their Lambda tasks calling %s)…", addr, s.urls.API)
+	// The API listens already, so its port is known: moto's Step Functions
+	// engine sends Lambda tasks to the Invoke API there.
+	apiPort, err := portOf(s.urls.API)
+	if err != nil {
+		return err
+	}
+	m, err := testenv.StartMotoWith(ctx, addr, testenv.MotoOptions{LambdaPort: apiPort})
 	if err != nil {
 		return fmt.Errorf("start moto: %w", err)
 	}
@@ -476,10 +482,40 @@ func (s *Stack) seedDemo(ctx context.Context) error {
 		}
 		s.demo = append(s.demo, txn)
 	}
+	if s.functions.Has(demoInquiryFunction) {
+		if err := s.seedDemoInquiry(ctx); err != nil {
+			return err
+		}
+	}
 	if !s.functions.Has(demoRecordFunction) {
 		return nil
 	}
 	return s.seedDemoRecord(ctx)
+}
+
+// demoInquiryFunction is the function seedDemoInquiry asks through.
+const demoInquiryFunction = "InquiryFunction"
+
+// seedDemoInquiry inquires sandbox.DemoInquirySessionID once through the
+// inquiry function, as a direct invocation would, so that
+// events/inquiry-result-apigw.json finds a stored result on a fresh stack.
+func (s *Stack) seedDemoInquiry(ctx context.Context) error {
+	what := fmt.Sprintf("seed the demo inquiry result of %s through %s", sandbox.DemoInquirySessionID, demoInquiryFunction)
+	payload, err := json.Marshal(map[string]string{"session_id": sandbox.DemoInquirySessionID})
+	if err != nil {
+		return fmt.Errorf("%s: encode the event: %w", what, err)
+	}
+	out, err := s.functions.Invoke(ctx, demoInquiryFunction, payload)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var res struct {
+		Source string `json:"source"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || res.Source != "inquiry" {
+		return fmt.Errorf("%s: the inquiry answered %s, want a stored answer from Ottu", what, out)
+	}
+	return nil
 }
 
 // demoRecordFunction is the function seedDemoRecord refunds through.

@@ -248,3 +248,40 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubscriptionScheme: a signature made by the subscription scheme
+// verifies (as subscription, or as standard when no field is signed and
+// both messages are empty), and stops verifying when session_id — signed
+// only by the subscription scheme — changes.
+func FuzzSubscriptionScheme(f *testing.F) {
+	f.Add(fixture(f, "subscription_callback.json"), "k")
+	f.Add([]byte(`{"token":{"token":"t"},"agreement":{"id":1e2},"extra":{"autopay":[]}}`), "k")
+	f.Add([]byte("session_id=a&payment_type=auto_debit"), "key")
+	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		if key == "" {
+			return
+		}
+		for _, ct := range []string{"application/json", "application/x-www-form-urlencoded"} {
+			fs, err := ottu.ParseCallback(body, ct)
+			if err != nil {
+				continue
+			}
+			fs["signature"] = ottu.SignSubscription(fs, key)
+			same := ottu.CanonicalSubscription(fs) == ottu.CanonicalStandard(fs)
+			scheme, err := ottu.Verify(fs, key)
+			if err != nil || (scheme != ottu.SchemeSubscription && !same) {
+				t.Fatalf("a fresh subscription signature does not verify: %q, %v", scheme, err)
+			}
+			if same {
+				// Both messages empty: the standard one still matches
+				// whatever session_id becomes, as it does not sign it.
+				continue
+			}
+			old, _ := fs["session_id"].(string)
+			fs["session_id"] = old + "x"
+			if _, err := ottu.Verify(fs, key); !errors.Is(err, ottu.ErrBadSignature) {
+				t.Fatalf("changing session_id still verifies: %v", err)
+			}
+		}
+	})
+}

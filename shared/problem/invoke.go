@@ -1,6 +1,9 @@
 package problem
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/http"
+)
 
 // invokeError is the body of every typed invocation error. The Lambda
 // runtime names the error by its Go type (InvalidRequest, …), which is what
@@ -61,7 +64,14 @@ func Typed(err error) error {
 	case CodeOutcomeUnknown:
 		return &OutcomeUnknown{body}
 	}
-	if StatusOf(e.Code) >= 500 {
+	// A code a domain registered is typed by its status, so a workflow
+	// treats it like the built-in code it resembles: a 422 is Ottu saying
+	// no (do not retry), a 429 Ottu throttling (retry after the seconds it
+	// names), a 5xx Ottu or the store failing (retry).
+	switch status := StatusOf(e.Code); {
+	case status == http.StatusUnprocessableEntity:
+		return &OperationRejected{body}
+	case status == http.StatusTooManyRequests, status >= 500:
 		return &OttuUnavailable{body}
 	}
 	return &InvalidRequest{body}

@@ -12,6 +12,19 @@ import (
 	"time"
 )
 
+// Codes a domain would register, for TestTyped.
+const (
+	testRejectedCode  Code = "test_typed_rejected"
+	testThrottledCode Code = "test_typed_throttled"
+	testInvalidCode   Code = "test_typed_invalid"
+)
+
+func init() {
+	Register(testRejectedCode, http.StatusUnprocessableEntity, "Refused")
+	Register(testThrottledCode, http.StatusTooManyRequests, "Throttled")
+	Register(testInvalidCode, http.StatusBadRequest, "Invalid")
+}
+
 func TestTyped(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -25,6 +38,9 @@ func TestTyped(t *testing.T) {
 		{"a store failure is an OttuUnavailable", &Error{Code: CodeStoreUnavailable, Detail: "down", RetryAfter: time.Second}, "OttuUnavailable", 1},
 		{"an unexpected error is an OttuUnavailable that reveals nothing", errors.New("dial tcp 10.0.0.1: secret-ish"), "OttuUnavailable", 0},
 		{"an unknown outcome is an OutcomeUnknown", &Error{Code: CodeOutcomeUnknown, Detail: "?", RetryAfter: 300 * time.Second}, "OutcomeUnknown", 300},
+		{"a registered 422 is an OperationRejected", &Error{Code: testRejectedCode, Detail: "no"}, "OperationRejected", 0},
+		{"a registered 429 is an OttuUnavailable naming the wait", &Error{Code: testThrottledCode, Detail: "later", RetryAfter: 90 * time.Second}, "OttuUnavailable", 90},
+		{"a registered 400 is an InvalidRequest", &Error{Code: testInvalidCode, Detail: "fix it"}, "InvalidRequest", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
@@ -53,6 +54,9 @@ func adminStatus(err error) int {
 }
 
 const maxIDLen = 128
+
+// maxAgeMinutes bounds age_minutes at a year.
+const maxAgeMinutes = 365 * 24 * 60
 
 // validID accepts ids usable in a URL path segment: 1 to 128 printable
 // characters, no spaces or slashes.
@@ -108,6 +112,9 @@ func (s *Server) CreateTransaction(spec TransactionSpec) (Transaction, error) {
 	if order != "" && !validID(order) {
 		return Transaction{}, invalidf("order_no must be 1 to %d printable characters without spaces or slashes", maxIDLen)
 	}
+	if spec.AgeMinutes < 0 || spec.AgeMinutes > maxAgeMinutes {
+		return Transaction{}, invalidf("age_minutes must be a whole number of minutes from 0 to %d (a year); send 15 to have a transaction inquiry answers at once", maxAgeMinutes)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,7 +141,7 @@ func (s *Server) CreateTransaction(spec TransactionSpec) (Transaction, error) {
 		customerLastName:  strings.TrimSpace(spec.CustomerLastName),
 		customerPhone:     strings.TrimSpace(spec.CustomerPhone),
 		referenceNumber:   referenceNumber(),
-		createdAt:         s.now(),
+		createdAt:         s.now().Add(-time.Duration(spec.AgeMinutes) * time.Minute),
 	}
 	s.bySession[sid] = t
 	if order != "" {

@@ -23,8 +23,8 @@ type delivery struct {
 // unless a fault duplicates it or holds it back to reorder.
 func (s *Server) produceCallbackLocked(t *txn, target string, payload []byte) {
 	copies := 1
-	if _, dup := s.takeFaultLocked(FaultDuplicateCallback, ""); dup {
-		copies = 2
+	if f, dup := s.takeFaultLocked(FaultDuplicateCallback, ""); dup {
+		copies = f.Copies
 	}
 	group := make([]*delivery, 0, copies)
 	for range copies {

@@ -22,7 +22,10 @@ const (
 //	SANDBOX_WEBHOOK_KEY [sandbox-webhook-key],
 //	SANDBOX_USERS [operator:operator-pass:*] as "user:pass:perm1,perm2;user2:pass2:payment.refund",
 //	SANDBOX_CALLBACK_TIMEOUT, SANDBOX_CALLBACK_RETRY_DELAY, SANDBOX_QUEUE_SETTLE_DELAY (Go durations such as "15s"),
-//	SANDBOX_CALLBACK_RETRIES (a whole number).
+//	SANDBOX_CALLBACK_RETRIES (a whole number),
+//	SANDBOX_INQUIRY_THROTTLE [on]: "off" lifts Ottu's inquiry throttle
+//	(none in a transaction's first 10 minutes, then one per 30 minutes, at
+//	most 3, 30 a minute overall).
 //
 // Errors name the variable and never repeat a password.
 func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
@@ -69,6 +72,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
 		if n == 0 {
 			cfg.CallbackRetries = -1 // Config reads 0 as "default"
 		}
+	}
+	switch v := strings.ToLower(get("SANDBOX_INQUIRY_THROTTLE", "on")); v {
+	case "on":
+	case "off":
+		cfg.InquiryLimits.Off = true
+	default:
+		return Config{}, "", fmt.Errorf("SANDBOX_INQUIRY_THROTTLE %q is not on or off", v)
 	}
 	return cfg, addr, nil
 }

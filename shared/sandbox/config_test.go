@@ -26,6 +26,9 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 	if cfg.CallbackTimeout != 0 || cfg.CallbackRetries != 0 {
 		t.Fatal("unset durations must stay zero so New applies its defaults")
 	}
+	if cfg.InquiryLimits != (InquiryLimits{}) {
+		t.Fatalf("inquiry limits %+v, want Ottu's throttle (the zero value)", cfg.InquiryLimits)
+	}
 	got := cfg.withDefaults()
 	if got.CallbackTimeout != 15*time.Second || got.CallbackRetries != 3 || got.CallbackRetryDelay != 5*time.Second || got.QueueSettleDelay != 2*time.Second {
 		t.Fatalf("defaults %+v, want Ottu's 15s, 3 retries, 5s and a 2s settle", got)
@@ -42,6 +45,7 @@ func TestConfigFromEnvReadsEveryVariable(t *testing.T) {
 		"SANDBOX_CALLBACK_RETRY_DELAY": "10ms",
 		"SANDBOX_QUEUE_SETTLE_DELAY":   "1m",
 		"SANDBOX_CALLBACK_RETRIES":     "0",
+		"SANDBOX_INQUIRY_THROTTLE":     "OFF",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +62,9 @@ func TestConfigFromEnvReadsEveryVariable(t *testing.T) {
 	}
 	if cfg.withDefaults().CallbackRetries != 0 {
 		t.Fatal("SANDBOX_CALLBACK_RETRIES=0 must mean no retries, not the default")
+	}
+	if !cfg.InquiryLimits.Off {
+		t.Fatal("SANDBOX_INQUIRY_THROTTLE=off must lift the inquiry throttle")
 	}
 }
 
@@ -76,6 +83,7 @@ func TestConfigFromEnvRejectsMalformedValues(t *testing.T) {
 		{"a bad duration is refused", "SANDBOX_CALLBACK_TIMEOUT", "fast", "SANDBOX_CALLBACK_TIMEOUT"},
 		{"a negative duration is refused", "SANDBOX_QUEUE_SETTLE_DELAY", "-1s", "positive duration"},
 		{"a fractional retry count is refused", "SANDBOX_CALLBACK_RETRIES", "1.5", "whole number"},
+		{"a throttle setting other than on or off is refused", "SANDBOX_INQUIRY_THROTTLE", "maybe", "SANDBOX_INQUIRY_THROTTLE \"maybe\" is not on or off"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,14 +9,24 @@ const (
 	DemoStatusRefund      = "1.000"
 )
 
+// DemoInquirySessionID is the transaction the local stack inquires once at
+// start, through the real inquiry function, so that
+// events/inquiry-result-apigw.json has a stored result to read.
+const DemoInquirySessionID = "demo-events-inquiry-result"
+
+// DemoAgeMinutes is how old every demo transaction is made: past inquiry's
+// first 10 minutes (Ottu's throttle), so each can be inquired at once.
+const DemoAgeMinutes = 15
+
 // DemoTransactions are the transactions the local stack starts with. The
 // first six are for trying each operation by hand (the README's curls name
 // demo-paid-kwd). Every sample event in events/ names one of its own below,
 // so the samples work once each, in any order, on a fresh stack: an
 // operation such as a void or a cancel can be done only once per
-// transaction.
+// transaction, and an inquiry once per 30 minutes. Every one is
+// DemoAgeMinutes old.
 func DemoTransactions() []TransactionSpec {
-	return []TransactionSpec{
+	specs := []TransactionSpec{
 		{SessionID: "demo-paid-kwd", OrderNo: "demo-order-1", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
 		{SessionID: "demo-authorized", OrderNo: "demo-order-2", Amount: "25.500", CurrencyCode: "KWD", State: StateAuthorized, PGCode: "mpgs"},
 		{SessionID: "demo-authorized-void", OrderNo: "demo-order-3", Amount: "19.00", CurrencyCode: "SAR", State: StateAuthorized, PGCode: "mpgs"},
@@ -39,5 +49,16 @@ func DemoTransactions() []TransactionSpec {
 		{SessionID: "demo-events-delete-http", OrderNo: "demo-order-17", Amount: "5.000", CurrencyCode: "KWD", State: StateCreated, PGCode: "kpay"},
 		{SessionID: "demo-events-delete-direct", OrderNo: "demo-order-18", Amount: "5.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
 		{SessionID: DemoStatusSessionID, OrderNo: "demo-order-19", Amount: "10.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
+		// Inquiry answers for payments still under way (and paid ones).
+		{SessionID: "demo-events-inquiry-http", OrderNo: "demo-order-20", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
+		{SessionID: "demo-events-inquiry-direct", OrderNo: "demo-order-21", Amount: "5.000", CurrencyCode: "KWD", State: StatePending, PGCode: "kpay"},
+		{SessionID: DemoInquirySessionID, OrderNo: "demo-order-22", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
+		// events/webhook-apigw.json is a disclosure of this one, signed with
+		// the default webhook key (DefaultWebhookKey).
+		{SessionID: "demo-events-webhook", OrderNo: "demo-order-23", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
 	}
+	for i := range specs {
+		specs[i].AgeMinutes = DemoAgeMinutes
+	}
+	return specs
 }

@@ -1,6 +1,10 @@
 package sandbox
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+	"time"
+)
 
 func TestDemoTransactionsAreAccepted(t *testing.T) {
 	h := newHarness(t)
@@ -11,6 +15,9 @@ func TestDemoTransactionsAreAccepted(t *testing.T) {
 			if tr.State != spec.State || tr.SessionID != spec.SessionID {
 				t.Fatalf("created %+v", tr)
 			}
+			if age := time.Since(tr.CreatedAt); age < DemoAgeMinutes*time.Minute {
+				t.Fatalf("created %s ago, want at least %d minutes so inquiry answers at once", age, DemoAgeMinutes)
+			}
 			seen[spec.State] = true
 		})
 	}
@@ -18,5 +25,18 @@ func TestDemoTransactionsAreAccepted(t *testing.T) {
 		if !seen[state] {
 			t.Errorf("no demo transaction in state %s", state)
 		}
+	}
+}
+
+func TestDemoTransactionsAnswerAnInquiryAtOnce(t *testing.T) {
+	h, _ := throttled(t)
+	for _, spec := range DemoTransactions() {
+		if spec.State == StateCreated {
+			continue // inquiry refuses a payment with no attempt, throttle or not
+		}
+		t.Run(spec.SessionID+" is answered under Ottu's throttle", func(t *testing.T) {
+			h.create(spec)
+			wantStatus(t, h.inquiry(map[string]any{"session_id": spec.SessionID}), http.StatusOK)
+		})
 	}
 }

@@ -20,7 +20,8 @@ const (
 	// FaultDropAfterCommit processes the request, then closes the connection
 	// without answering: the outcome is unknown to the client.
 	FaultDropAfterCommit = "drop_after_commit"
-	// FaultDuplicateCallback delivers the next callbacks twice.
+	// FaultDuplicateCallback delivers the next callbacks twice (Copies
+	// times), one delivery after another, as Ottu may.
 	FaultDuplicateCallback = "duplicate_callback"
 	// FaultReorderCallbacks holds the next Count callbacks and delivers them
 	// newest first once all have been produced.
@@ -60,6 +61,9 @@ type Fault struct {
 	// SettleAfterMS is when a queued refund settles; default
 	// Config.QueueSettleDelay.
 	SettleAfterMS int `json:"settle_after_ms,omitempty"`
+	// Copies is how often a duplicate_callback fault delivers each
+	// callback; default 2, at most maxCopies.
+	Copies int `json:"copies,omitempty"`
 	// Held is output only: callbacks a reorder_callbacks fault holds.
 	Held int `json:"held,omitempty"`
 }
@@ -71,6 +75,9 @@ type activeFault struct {
 }
 
 const maxLatencyMS = 10 * 60 * 1000
+
+// maxCopies bounds a duplicate_callback fault's deliveries per callback.
+const maxCopies = 100
 
 // normalize checks f and fills its defaults.
 func (f Fault) normalize() (Fault, error) {
@@ -104,6 +111,17 @@ func (f Fault) normalize() (Fault, error) {
 	default:
 		if _, err := ottu.ParseOperation(f.Operation); err != nil && f.Operation != "inquiry" {
 			return bad("operation %q is unknown: use one of capture, refund, void, cancel, expire, delete or inquiry", f.Operation)
+		}
+	}
+	if f.Kind != FaultDuplicateCallback && f.Copies != 0 {
+		return bad("copies applies only to duplicate_callback faults")
+	}
+	if f.Kind == FaultDuplicateCallback {
+		if f.Copies == 0 {
+			f.Copies = 2
+		}
+		if f.Copies < 2 || f.Copies > maxCopies {
+			return bad("copies must be between 2 and %d (got %d)", maxCopies, f.Copies)
 		}
 	}
 	if f.Kind != FaultLatency && f.LatencyMS != 0 {

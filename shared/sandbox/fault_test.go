@@ -20,6 +20,10 @@ func TestFaultValidation(t *testing.T) {
 		{"an error_5xx fault defaults to 500", Fault{Kind: FaultError5xx, Operation: "refund"}, "", Fault{Kind: FaultError5xx, Count: 1, Operation: "refund", Status: 500}},
 		{"a reorder fault defaults to two callbacks", Fault{Kind: FaultReorderCallbacks}, "", Fault{Kind: FaultReorderCallbacks, Count: 2}},
 		{"a queue_refund fault defaults to success", Fault{Kind: FaultQueueRefund}, "", Fault{Kind: FaultQueueRefund, Count: 1, Settle: SettleSuccess}},
+		{"a duplicate_callback fault defaults to two copies", Fault{Kind: FaultDuplicateCallback}, "", Fault{Kind: FaultDuplicateCallback, Count: 1, Copies: 2}},
+		{"a duplicate_callback fault of 20 copies is accepted", Fault{Kind: FaultDuplicateCallback, Copies: 20}, "", Fault{Kind: FaultDuplicateCallback, Count: 1, Copies: 20}},
+		{"a duplicate_callback fault of one copy is refused", Fault{Kind: FaultDuplicateCallback, Copies: 1}, "copies must be between 2", Fault{}},
+		{"copies on another kind is refused", Fault{Kind: FaultLatency, Copies: 3}, "only to duplicate_callback", Fault{}},
 		{"an inquiry filter is accepted", Fault{Kind: FaultDropAfterCommit, Operation: "inquiry"}, "", Fault{Kind: FaultDropAfterCommit, Count: 1, Operation: "inquiry"}},
 		{"an unknown kind is refused", Fault{Kind: "chaos"}, `fault kind "chaos" is unknown`, Fault{}},
 		{"a negative count is refused", Fault{Kind: FaultLatency, Count: -1}, "count must be 1 or more", Fault{}},
@@ -255,6 +259,19 @@ func TestDuplicateCallbackFault(t *testing.T) {
 	}
 	wantStatus(t, h.inquiry(map[string]any{"session_id": tr.SessionID, "disclose_to_merchant": true, "disclosure_url": rc.ts.URL}), http.StatusOK)
 	settled(t, h, tr.SessionID, 3)
+
+	t.Run("copies delivers the callback that many times", func(t *testing.T) {
+		rc := newReceiver(t, always(200))
+		tr := h.txn("paid", "10.000", "KWD", "mpgs")
+		if err := h.srv.AddFault(Fault{Kind: FaultDuplicateCallback, Copies: 5}); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, h.inquiry(map[string]any{"session_id": tr.SessionID, "disclose_to_merchant": true, "disclosure_url": rc.ts.URL}), http.StatusOK)
+		settled(t, h, tr.SessionID, 5)
+		if got := rc.received(); len(got) != 5 || string(got[0]) != string(got[4]) {
+			t.Fatalf("received %d callbacks, want the same one 5 times", len(got))
+		}
+	})
 }
 
 func TestReorderCallbacksFault(t *testing.T) {

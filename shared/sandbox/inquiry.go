@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
@@ -37,45 +39,63 @@ func (s *Server) serveInquiry(w http.ResponseWriter, r *http.Request, version in
 	if !proceed {
 		return
 	}
-	status, resp := s.inquire(req, version)
+	status, resp, wait := s.inquire(req, version)
 	if drop {
 		dropConnection(w, info)
 		return
+	}
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 	}
 	writeJSON(w, status, resp)
 }
 
 // inquire answers the signed payment payload and, when asked, discloses it
-// to the merchant's URL in the background.
-func (s *Server) inquire(req inquiryRequest, version int) (int, any) {
+// to the merchant's URL in the background. wait, when not zero, is the
+// Retry-After of a throttled request.
+//
+// The throttle (throttle.go) comes where Ottu's framework would put it: the
+// overall rate before anything is looked up, the per-transaction limits
+// once the request would otherwise be answered, so a refused inquiry (no
+// such transaction, a state inquiry does not answer, no disclosure URL)
+// never uses up one of the transaction's inquiries.
+func (s *Server) inquire(req inquiryRequest, version int) (int, any, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
+	if r := s.admitInquiryLocked(now); r != nil {
+		return r.answer()
+	}
 	t := s.lookupLocked(req.sessionID, req.orderNo)
 	switch {
 	case t == nil && version == 1:
-		return http.StatusNotFound, failedBody(msgOrderNotFound)
+		return http.StatusNotFound, failedBody(msgOrderNotFound), 0
 	case t == nil:
-		return http.StatusNotFound, failedBody(msgNoAttemptsLookup)
+		return http.StatusNotFound, failedBody(msgNoAttemptsLookup), 0
 	case t.state == StateCreated:
-		return http.StatusBadRequest, failedBody("payment attempts for order " + t.orderNo)
+		return http.StatusBadRequest, failedBody("payment attempts for order " + t.orderNo), 0
 	case !slices.Contains(inquiryAllowed, t.state):
-		return http.StatusBadRequest, failedBody(msgInquiryNotAllow)
+		return http.StatusBadRequest, failedBody(msgInquiryNotAllow), 0
 	}
 	target := req.disclosureURL
 	if target == "" {
 		target = t.webhookURL
 	}
 	if req.disclose && target == "" {
-		return http.StatusBadRequest, failedBody("No disclosure url found for order " + t.orderNo)
+		return http.StatusBadRequest, failedBody("No disclosure url found for order " + t.orderNo), 0
+	}
+	if r := s.transactionRefusalLocked(t, now); r != nil {
+		return r.answer()
 	}
 	payload, err := s.paymentPayloadLocked(t)
 	if err != nil {
-		return http.StatusInternalServerError, detailBody("Server Error (500)")
+		return http.StatusInternalServerError, detailBody("Server Error (500)"), 0
 	}
+	t.inquiredAt = append(t.inquiredAt, now)
 	if req.disclose {
 		s.produceCallbackLocked(t, target, payload)
 	}
-	return http.StatusOK, payload
+	return http.StatusOK, payload, 0
 }
 
 // paymentPayloadLocked is the transaction as Ottu sends it in inquiry

@@ -158,6 +158,9 @@ type txn struct {
 	softDeleted       bool
 	children          []*child
 	callbacks         []*Callback
+	// inquiredAt are the inquiries Ottu answered, oldest first: what the
+	// per-transaction throttle counts.
+	inquiredAt []time.Time
 }
 
 // child is what one accepted external operation created.
@@ -217,6 +220,9 @@ type TransactionSpec struct {
 	CustomerFirstName string `json:"customer_first_name,omitempty"`
 	CustomerLastName  string `json:"customer_last_name,omitempty"`
 	CustomerPhone     string `json:"customer_phone,omitempty"`
+	// AgeMinutes creates the transaction as if made that many minutes ago,
+	// so tests and demos need not wait out inquiry's first 10 minutes.
+	AgeMinutes int `json:"age_minutes,omitempty"`
 }
 
 // Transaction is the admin view of a parent transaction, including what
@@ -236,6 +242,9 @@ type Transaction struct {
 	CustomerLastName  string    `json:"customer_last_name"`
 	CustomerPhone     string    `json:"customer_phone"`
 	CreatedAt         time.Time `json:"created_at"`
+	// InquiredAt lists the inquiries Ottu answered for it, oldest first
+	// (what the inquiry throttle counts).
+	InquiredAt []time.Time `json:"inquired_at"`
 	// Deleted is "soft" once a delete hid the transaction from Ottu's API.
 	Deleted string `json:"deleted,omitempty"`
 	// CapturedAmount, RefundedAmount (settled) and QueuedRefundAmount sum
@@ -313,6 +322,7 @@ func (t *txn) snapshot() Transaction {
 		CustomerLastName:   t.customerLastName,
 		CustomerPhone:      t.customerPhone,
 		CreatedAt:          t.createdAt,
+		InquiredAt:         append([]time.Time{}, t.inquiredAt...),
 		CapturedAmount:     formatIn(t.captured(), t.currency),
 		RefundedAmount:     formatIn(t.sum(func(c *child) bool { return c.state == ChildRefunded }), t.currency),
 		QueuedRefundAmount: formatIn(t.sum(func(c *child) bool { return c.state == ChildRefundQueued }), t.currency),

@@ -58,6 +58,9 @@ type Config struct {
 	// HTTPClient delivers callbacks; default a client without a global
 	// timeout (CallbackTimeout bounds each attempt).
 	HTTPClient *http.Client
+	// InquiryLimits is Ottu's inquiry throttle; the zero value is Ottu's
+	// documented limits.
+	InquiryLimits InquiryLimits
 }
 
 // Defaults used when Config leaves a field zero.
@@ -96,6 +99,7 @@ func (c Config) withDefaults() Config {
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{}
 	}
+	c.InquiryLimits = c.InquiryLimits.withDefaults()
 	return c
 }
 
@@ -115,6 +119,10 @@ type Server struct {
 	byOrder   map[string]*txn
 	keys      map[string]*child // Tracking-Key → the child it made
 	faults    []*activeFault
+	limits    InquiryLimits
+	// inquiryTimes are the inquiry requests of the last minute, for the
+	// overall per-minute limit.
+	inquiryTimes []time.Time
 }
 
 // New builds a Server from cfg.
@@ -129,6 +137,7 @@ func New(cfg Config) *Server {
 		bySession: map[string]*txn{},
 		byOrder:   map[string]*txn{},
 		keys:      map[string]*child{},
+		limits:    cfg.InquiryLimits,
 	}
 	for name, u := range cfg.Users {
 		s.users[name] = newAuthUser(u)

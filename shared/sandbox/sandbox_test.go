@@ -48,7 +48,9 @@ func testUsers() map[string]User {
 }
 
 // newHarness starts a sandbox with short callback timings; queued refunds
-// settle only when a test says so unless it changes QueueSettleDelay.
+// settle only when a test says so unless it changes QueueSettleDelay. The
+// inquiry throttle is off, since most tests inquire on new transactions
+// about something else; throttle_test.go turns it on.
 func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 	t.Helper()
 	logs := &testenv.Buffer{}
@@ -61,6 +63,7 @@ func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 		CallbackRetryDelay: 5 * time.Millisecond,
 		QueueSettleDelay:   time.Hour,
 		Logger:             slog.New(slog.NewJSONHandler(logs, nil)),
+		InquiryLimits:      InquiryLimits{Off: true},
 	}
 	for _, m := range mods {
 		m(&cfg)

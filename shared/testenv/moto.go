@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,10 +47,25 @@ type Moto struct {
 // errPortTaken marks a start that failed because the port was in use.
 var errPortTaken = errors.New("port taken")
 
+// MotoOptions are StartMotoWith's settings.
+type MotoOptions struct {
+	// LambdaPort, when set, switches on moto's Step Functions engine
+	// (execute_state_machine), whose Lambda tasks call the Lambda Invoke
+	// API at http://localhost:<LambdaPort> (moto reads it from MOTO_PORT):
+	// the local stack's API port, or a test's own Invoke endpoint. Zero
+	// leaves the engine off: executions are recorded but never run.
+	LambdaPort int
+}
+
 // StartMoto serves moto on addr ("127.0.0.1:0" picks a free port) and waits
 // until it answers: the proxy listens on addr, moto_server itself on a free
 // loopback port behind it. Both die with this process.
 func StartMoto(ctx context.Context, addr string) (*Moto, error) {
+	return StartMotoWith(ctx, addr, MotoOptions{})
+}
+
+// StartMotoWith is StartMoto with options.
+func StartMotoWith(ctx context.Context, addr string, opts MotoOptions) (*Moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, errors.New(`moto_server is not on PATH: install it with pip install "moto[server]"`)
@@ -64,10 +80,17 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto address %s is taken: choose another (MOTO_ADDR) or stop what listens there: %w: %w", addr, errPortTaken, err)
 	}
-	m, err := startBehind(ctx, bin)
+	m, err := startBehind(ctx, bin, opts)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
+	}
+	if opts.LambdaPort > 0 {
+		if err := m.executeStateMachines(ctx); err != nil {
+			_ = ln.Close()
+			m.Stop()
+			return nil, err
+		}
 	}
 	m.Proxy, err = motoproxy.New(m.Direct)
 	if err != nil {
@@ -84,20 +107,20 @@ func StartMoto(ctx context.Context, addr string) (*Moto, error) {
 // startBehind starts moto_server on a free loopback port, for the proxy to
 // forward to. A free port can be taken by another process (parallel test
 // packages) between asking and binding: it tries a few.
-func startBehind(ctx context.Context, bin string) (*Moto, error) {
+func startBehind(ctx context.Context, bin string, opts MotoOptions) (*Moto, error) {
 	for attempt := 1; ; attempt++ {
 		p, err := FreePort()
 		if err != nil {
 			return nil, fmt.Errorf("find a free port for moto_server: %w", err)
 		}
-		m, err := startMoto(ctx, bin, "127.0.0.1", strconv.Itoa(p))
+		m, err := startMoto(ctx, bin, "127.0.0.1", strconv.Itoa(p), opts)
 		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
 			return m, err
 		}
 	}
 }
 
-func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
+func startMoto(ctx context.Context, bin, host, port string, opts MotoOptions) (*Moto, error) {
 	// A server already on the port would answer the readiness check in
 	// place of ours: refuse a taken port up front.
 	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
@@ -108,6 +131,11 @@ func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 	cmd := exec.Command(bin, "-H", host, "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	if opts.LambdaPort > 0 {
+		// moto_server's own port is -p; MOTO_PORT is only where its Step
+		// Functions engine sends Lambda invocations.
+		cmd.Env = append(cmd.Env, "MOTO_PORT="+strconv.Itoa(opts.LambdaPort))
+	}
 	if os.Getenv("TESTENV_VERBOSE") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	}
@@ -137,6 +165,26 @@ func startMoto(ctx context.Context, bin, host, port string) (*Moto, error) {
 			return nil, errors.New("moto_server did not answer within 30s")
 		}
 	}
+}
+
+// executeStateMachines switches on moto's ASL interpreter, so executions
+// really run their states (reference/local-stepfunctions.md).
+func (m *Moto) executeStateMachines(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.Direct+"/moto-api/config",
+		strings.NewReader(`{"stepfunctions": {"execute_state_machine": true}}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("switch on moto's Step Functions engine: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("switch on moto's Step Functions engine: moto answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // Stop closes the proxy and kills the server and its process group.

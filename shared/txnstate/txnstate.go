@@ -121,9 +121,12 @@ var finalStates = map[string]bool{
 }
 
 // OrderKey orders entries for the current view: Ottu's timestamp first
-// (ReceivedAt when Ottu sent none), then final states over the others. The
-// store compares these strings in its conditional write, so the rule lives
-// here once.
+// (ReceivedAt when Ottu sent none), then final states over the others, then
+// a disclosure over an inquiry answer. The last rule settles the common
+// tie: Ottu discloses the very payload its inquiry answer carries (same
+// timestamp_utc), and the signed push is what the merchant asked to see,
+// whichever of the two is stored first. The store compares these strings
+// in its conditional write, so the rule lives here once.
 func OrderKey(e Entry) string {
 	t := e.OttuTimestamp
 	if t.IsZero() {
@@ -131,7 +134,10 @@ func OrderKey(e Entry) string {
 	}
 	rank := 0
 	if finalStates[e.State] {
-		rank = 1
+		rank = 2
+	}
+	if e.Source == SourceDisclosure {
+		rank++
 	}
 	return fmt.Sprintf("%020d#%d", t.UTC().UnixMilli(), rank)
 }

@@ -15,6 +15,10 @@ func TestOrderKey(t *testing.T) {
 		{"at the same timestamp a final state is newer", Entry{OttuTimestamp: t0, State: "attempted"}, Entry{OttuTimestamp: t0, State: "paid"}},
 		{"without Ottu's timestamp the time received counts", Entry{ReceivedAt: t0, State: "pending"}, Entry{ReceivedAt: t0.Add(time.Millisecond), State: "pending"}},
 		{"years apart still compare as text", Entry{OttuTimestamp: time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)}, Entry{OttuTimestamp: t0}},
+		{"at the same timestamp and state a disclosure is newer than the inquiry answer it repeats",
+			Entry{OttuTimestamp: t0, State: "attempted", Source: SourceInquiry}, Entry{OttuTimestamp: t0, State: "attempted", Source: SourceDisclosure}},
+		{"a final state still outranks a disclosure of a non-final one",
+			Entry{OttuTimestamp: t0, State: "attempted", Source: SourceDisclosure}, Entry{OttuTimestamp: t0, State: "paid", Source: SourceInquiry}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

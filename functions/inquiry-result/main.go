@@ -1,0 +1,22 @@
+// Command inquiry-result answers GET /transactions/{id}/inquiry: the
+// stored inquiry answers and disclosures of a transaction, by session_id or
+// order_no, never asking Ottu. Wiring only; the logic lives in
+// shared/inquiry.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/ottuops/ottu-lambda/shared/app"
+)
+
+func main() {
+	h, err := app.InquiryResultHandler(context.Background(), os.Getenv)
+	if err != nil {
+		app.Exit("inquiry-result", err)
+	}
+	lambda.Start(h.Invoke)
+}

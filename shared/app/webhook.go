@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ottuops/ottu-lambda/shared/callback"
+	"github.com/ottuops/ottu-lambda/shared/config"
+	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/secrets"
+	"github.com/ottuops/ottu-lambda/shared/txnstore"
+)
+
+// NewResumer makes the Step Functions client that resumes waiting tasks
+// (taskresume.FromConfig). The webhook's main passes it in, so that the
+// Step Functions SDK is linked into the webhook's binary only, not into
+// every function that imports this package.
+type NewResumer func(aws.Config) callback.Resumer
+
+// WebhookHandler builds the webhook function's handler from the process
+// environment.
+func WebhookHandler(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*handler.Webhook, error) {
+	return BuildWebhook(ctx, getenv, Options{}, newResumer)
+}
+
+// BuildWebhook wires the webhook: the webhook secret and the transactions
+// table only. It needs neither the Ottu API secret nor the Tracking-Key
+// table, and its IAM policy grants neither.
+func BuildWebhook(_ context.Context, getenv func(string) string, opts Options, newResumer NewResumer) (*handler.Webhook, error) {
+	b, err := NewBase("webhook", getenv, opts, config.EnvWebhookSecretID, config.EnvInquiriesTable)
+	if err != nil {
+		return nil, err
+	}
+	cfg := b.Config
+	secretOpts := []secrets.Option{secrets.WithTTL(cfg.SecretsCacheTTL)}
+	if b.Now != nil {
+		secretOpts = append(secretOpts, secrets.WithClock(b.Now))
+	}
+	svc := &callback.Service{
+		Keys:      secrets.NewWebhookKeyProvider(secretsmanager.NewFromConfig(b.AWS), cfg.WebhookSecretID, secretOpts...),
+		Store:     txnstore.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable),
+		Resumer:   newResumer(b.AWS),
+		Retention: cfg.RecordRetention(),
+		Now:       b.Now,
+	}
+	return &handler.Webhook{Service: svc, Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
+}

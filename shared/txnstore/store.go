@@ -1,0 +1,579 @@
+// Package txnstore keeps what the project knows of payment transactions —
+// inquiry answers, Ottu's disclosure callbacks and the Step Functions tasks
+// waiting for the next disclosure — in one DynamoDB table: the
+// txnstate.Store the inquiry and callback domains share.
+//
+// Items are filed under the transaction's session_id (its order_no when an
+// entry or waiter has no session_id), sorted by kind:
+//
+//	txn=<id> sk=current          the current view (newest state, by txnstate.OrderKey)
+//	txn=<id> sk=entry#<digest>   one item per distinct answer or delivery (the history)
+//	txn=<id> sk=waiter#<id>      a task token waiting for the next disclosure
+//
+// A repeated delivery is refused by the condition on its entry item, so each
+// is stored once, in one write; the current view moves only forward, in one
+// conditional update. The index by_order (keys only, on order_ref, set on
+// current views filed by session_id) finds a transaction by its order_no.
+// Every item expires by TTL on expires_at.
+package txnstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ottuops/ottu-lambda/shared/txnstate"
+)
+
+// DynamoAPI is the part of the DynamoDB client the store uses;
+// *dynamodb.Client satisfies it, and CountingAPI wraps it.
+type DynamoAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// ErrInvalidInput marks a call the store refuses before sending anything:
+// a programming error in the caller (or an id DynamoDB cannot key), never a
+// DynamoDB problem.
+var ErrInvalidInput = errors.New("invalid transaction store input")
+
+// ClaimLease is how long a claimed waiter stays claimed: a resume that
+// crashed between ClaimWaiter and FinishWaiter leaves the waiter
+// "resuming", and after this it is pending again, so the next delivery
+// retries it instead of the workflow waiting until its own time-out.
+const ClaimLease = 30 * time.Second
+
+// maxIDBytes bounds a session_id or order_no: DynamoDB keys a partition by
+// at most 2048 bytes; Ottu's ids are far shorter.
+const maxIDBytes = 1024
+
+// maxPages bounds the pages one history or waiter listing reads (1 MB
+// each), so a corrupt or hostile partition cannot keep a request running.
+const maxPages = 32
+
+// Store is the DynamoDB txnstate.Store. Safe for concurrent use.
+type Store struct {
+	client DynamoAPI
+	table  string
+	// now is Waiters' clock (to leave out expired and freshly claimed
+	// waiters); the other methods take the time from their caller.
+	now func() time.Time
+}
+
+var _ txnstate.Store = (*Store)(nil)
+
+// New returns a store on table, made by CreateTable or template.yaml's
+// InquiriesTable.
+func New(client DynamoAPI, table string) *Store {
+	return &Store{client: client, table: table, now: time.Now}
+}
+
+// WithClock sets the clock Waiters uses; tests move time.
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+func isConditionFailed(err error) bool {
+	var failed *types.ConditionalCheckFailedException
+	return errors.As(err, &failed)
+}
+
+func checkID(what, id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: the %s is empty", ErrInvalidInput, what)
+	case len(id) > maxIDBytes:
+		return fmt.Errorf("%w: the %s is longer than %d bytes", ErrInvalidInput, what, maxIDBytes)
+	}
+	return nil
+}
+
+func validateEntry(e txnstate.Entry) error {
+	var problem string
+	switch {
+	case e.SessionID == "" && e.OrderNo == "":
+		problem = "the entry has neither session_id nor order_no"
+	case e.Digest == "":
+		problem = "the entry has no digest"
+	case e.Source == "":
+		problem = "the entry has no source"
+	case e.ReceivedAt.IsZero():
+		problem = "the entry has no ReceivedAt"
+	case len(e.Body) == 0:
+		problem = "the entry has no body"
+	default:
+		if err := checkID("session_id", e.SessionID); e.SessionID != "" && err != nil {
+			return err
+		}
+		if err := checkID("order_no", e.OrderNo); e.OrderNo != "" && err != nil {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidInput, problem)
+}
+
+// Put stores e once per digest and moves the current view forward.
+//
+// The entry is one PutItem conditioned on its item not existing: a
+// delivery stored before answers false. The current view is then one
+// UpdateItem conditioned on it being absent or having a smaller
+// txnstate.OrderKey, so a late, older delivery stays in the history only.
+// The view is updated on a repeated delivery too: if the first delivery's
+// update failed after its entry was stored, the repeat completes it (and
+// otherwise its condition fails, changing nothing). stored reports the
+// entry write even when err then concerns the current view.
+func (s *Store) Put(ctx context.Context, e txnstate.Entry) (stored bool, err error) {
+	if err := validateEntry(e); err != nil {
+		return false, fmt.Errorf("store transaction entry: %w", err)
+	}
+	txn := entryKey(e.SessionID, e.OrderNo)
+	item := entryAttrs(e)
+	item[attrTxn] = str(txn)
+	item[attrSK] = str(skEntryPrefix + e.Digest)
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
+		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+	})
+	switch {
+	case err == nil:
+		stored = true
+	case isConditionFailed(err):
+	default:
+		return false, fmt.Errorf("store transaction entry: %w", err)
+	}
+	if err := s.moveCurrent(ctx, txn, e); err != nil {
+		return stored, fmt.Errorf("update the current view: %w", err)
+	}
+	return stored, nil
+}
+
+// moveCurrent writes e as the current view unless the view holds an entry
+// with the same or a greater order key.
+func (s *Store) moveCurrent(ctx context.Context, txn string, e txnstate.Entry) error {
+	u := newUpdate()
+	attrs := entryAttrs(e)
+	for _, name := range []string{attrSessionID, attrOrderNo, attrSource, attrReceivedAt, attrOttuTimestamp, attrState, attrResult, attrBody, attrDigest, attrExpiresAt} {
+		// An attribute the new entry lacks must not survive from the old one.
+		if v, ok := attrs[name]; ok {
+			u.set(name, v)
+		} else {
+			u.remove(name)
+		}
+	}
+	orderKey := txnstate.OrderKey(e)
+	u.set(attrOrderKey, str(orderKey))
+	if e.OrderNo != "" && txn != e.OrderNo {
+		u.set(attrOrderRef, str(e.OrderNo))
+	} else {
+		u.remove(attrOrderRef)
+	}
+	ok := u.name(attrOrderKey)
+	cond := "attribute_not_exists(" + ok + ") OR " + ok + " < " + u.value(str(orderKey))
+	_, err := s.client.UpdateItem(ctx, u.input(s.table, key(txn, skCurrent), cond))
+	if err != nil && !isConditionFailed(err) {
+		return err
+	}
+	return nil
+}
+
+// Current returns the transaction's current view, found by session_id or
+// order_no; txnstate.ErrNotFound when nothing is stored.
+func (s *Store) Current(ctx context.Context, id string) (*txnstate.Entry, error) {
+	if err := checkID("transaction id", id); err != nil {
+		return nil, fmt.Errorf("read the current view: %w", err)
+	}
+	e, err := s.current(ctx, id)
+	if !errors.Is(err, txnstate.ErrNotFound) {
+		return e, err
+	}
+	// Not filed under id: id may be the order_no of a transaction filed
+	// under its session_id.
+	txns, err := s.byOrder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var best *txnstate.Entry
+	for _, txn := range txns {
+		e, err := s.current(ctx, txn)
+		if errors.Is(err, txnstate.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || txnstate.OrderKey(*e) > txnstate.OrderKey(*best) {
+			best = e
+		}
+	}
+	if best == nil {
+		return nil, txnstate.ErrNotFound
+	}
+	return best, nil
+}
+
+func (s *Store) current(ctx context.Context, txn string) (*txnstate.Entry, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(txn, skCurrent),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the current view: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return nil, txnstate.ErrNotFound
+	}
+	e, err := decodeEntry(out.Item)
+	if err != nil {
+		return nil, fmt.Errorf("read the current view: %w", err)
+	}
+	return &e, nil
+}
+
+// byOrder lists the partitions whose current view names orderNo, through
+// the keys-only index (eventually consistent, as every GSI: a view written
+// a moment ago may not show yet).
+func (s *Store) byOrder(ctx context.Context, orderNo string) ([]string, error) {
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(indexOrder),
+		KeyConditionExpression:    aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": attrOrderRef},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(orderNo)},
+		Limit:                     aws.Int32(10),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find the transaction by order_no: %w", err)
+	}
+	txns := make([]string, 0, len(out.Items))
+	for _, item := range out.Items {
+		if v, ok := item[attrTxn].(*types.AttributeValueMemberS); ok && !slices.Contains(txns, v.Value) {
+			txns = append(txns, v.Value)
+		}
+	}
+	return txns, nil
+}
+
+// History returns the transaction's entries newest first (by ReceivedAt),
+// at most limit of them (all when limit is 0 or less); found by session_id
+// or order_no, txnstate.ErrNotFound when nothing is stored.
+//
+// Entries are keyed by digest, which is what makes a repeated delivery one
+// conditional write; so they are read whole and sorted here. A
+// transaction has a handful of them (Ottu allows three inquiries, and
+// discloses on each).
+func (s *Store) History(ctx context.Context, id string, limit int) ([]txnstate.Entry, error) {
+	if err := checkID("transaction id", id); err != nil {
+		return nil, fmt.Errorf("read the history: %w", err)
+	}
+	entries, err := s.entries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		txns, err := s.byOrder(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, txn := range txns {
+			more, err := s.entries(ctx, txn)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, more...)
+		}
+	}
+	if len(entries) == 0 {
+		return nil, txnstate.ErrNotFound
+	}
+	slices.SortFunc(entries, func(a, b txnstate.Entry) int {
+		if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Digest, a.Digest)
+	})
+	if limit > 0 && len(entries) > limit {
+		entries = entries[:limit]
+	}
+	return entries, nil
+}
+
+func (s *Store) entries(ctx context.Context, txn string) ([]txnstate.Entry, error) {
+	var entries []txnstate.Entry
+	err := s.query(ctx, txn, skEntryPrefix, nil, func(item map[string]types.AttributeValue) error {
+		e, err := decodeEntry(item)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the history: %w", err)
+	}
+	return entries, nil
+}
+
+// query reads every item of txn whose sort key starts with prefix, with an
+// optional filter, strongly consistent.
+func (s *Store) query(ctx context.Context, txn, prefix string, filter *filterExpr, each func(map[string]types.AttributeValue) error) error {
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#txn = :txn AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames: map[string]string{"#txn": attrTxn, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":txn": str(txn), ":prefix": str(prefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	if filter != nil {
+		in.FilterExpression = aws.String(filter.text)
+		maps.Copy(in.ExpressionAttributeNames, filter.names)
+		maps.Copy(in.ExpressionAttributeValues, filter.values)
+	}
+	for range maxPages {
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return fmt.Errorf("more than %d pages of items under one transaction", maxPages)
+}
+
+type filterExpr struct {
+	text   string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+// waiterKey is where a waiter is filed: like an entry, under its
+// session_id, else its order_no.
+func waiterKey(w txnstate.Waiter) (map[string]types.AttributeValue, error) {
+	if w.TaskToken == "" {
+		return nil, fmt.Errorf("%w: the waiter has no task token", ErrInvalidInput)
+	}
+	txn := entryKey(w.SessionID, w.OrderNo)
+	if err := checkID("waiter's session_id or order_no", txn); err != nil {
+		return nil, err
+	}
+	return key(txn, skWaiterPrefix+w.ID()), nil
+}
+
+// AddWaiter registers w as pending. Registering the same token again (a
+// retried inquiry invocation) changes nothing, whatever its status.
+func (s *Store) AddWaiter(ctx context.Context, w txnstate.Waiter) error {
+	wk, err := waiterKey(w)
+	if err != nil {
+		return fmt.Errorf("register waiter: %w", err)
+	}
+	createdAt := w.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = s.now()
+	}
+	item := map[string]types.AttributeValue{
+		attrTaskToken: str(w.TaskToken),
+		attrStatus:    str(string(txnstate.WaiterPending)),
+		attrCreatedAt: str(formatTime(createdAt)),
+		attrUpdatedAt: str(formatTime(createdAt)),
+	}
+	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo} {
+		if v != "" {
+			item[name] = str(v)
+		}
+	}
+	if !w.ExpiresAt.IsZero() {
+		item[attrExpiresAt] = num(ceilSecond(w.ExpiresAt))
+	}
+	maps.Copy(item, wk)
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
+		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("register waiter: %w", err)
+	}
+	return nil
+}
+
+// Waiters lists the waiters filed under id (a session_id or order_no) that
+// a delivery may resume: pending ones, and resuming ones whose claim lease
+// has run out (their resume crashed); never expired ones. One strongly
+// consistent Query, so a waiter registered a moment ago is seen.
+func (s *Store) Waiters(ctx context.Context, id string) ([]txnstate.Waiter, error) {
+	if err := checkID("transaction id", id); err != nil {
+		return nil, fmt.Errorf("list waiters: %w", err)
+	}
+	now := s.now()
+	filter := &filterExpr{
+		text: "(#st = :pending OR (#st = :resuming AND #cu < :nowms)) AND (attribute_not_exists(#exp) OR #exp > :now)",
+		names: map[string]string{
+			"#st": attrStatus, "#cu": attrClaimedUntil, "#exp": attrExpiresAt,
+		},
+		values: map[string]types.AttributeValue{
+			":pending":  str(string(txnstate.WaiterPending)),
+			":resuming": str(string(txnstate.WaiterResuming)),
+			":nowms":    num(now.UnixMilli()),
+			":now":      num(now.Unix()),
+		},
+	}
+	var waiters []txnstate.Waiter
+	err := s.query(ctx, id, skWaiterPrefix, filter, func(item map[string]types.AttributeValue) error {
+		w, err := decodeWaiter(item)
+		if err != nil {
+			return err
+		}
+		waiters = append(waiters, w)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list waiters: %w", err)
+	}
+	return waiters, nil
+}
+
+// ClaimWaiter moves w from pending (or from a resuming claim whose lease
+// ran out) to resuming, in one conditional write: of any number of
+// concurrent claims exactly one succeeds; the others get
+// txnstate.ErrClaimed, as does a claim of a waiter that is gone.
+func (s *Store) ClaimWaiter(ctx context.Context, w txnstate.Waiter, now time.Time) error {
+	k, err := waiterKey(w)
+	if err != nil {
+		return fmt.Errorf("claim waiter: %w", err)
+	}
+	u := newUpdate()
+	u.set(attrStatus, str(string(txnstate.WaiterResuming)))
+	u.set(attrClaimedUntil, num(now.Add(ClaimLease).UnixMilli()))
+	u.set(attrUpdatedAt, str(formatTime(now)))
+	st, cu := u.name(attrStatus), u.name(attrClaimedUntil)
+	cond := "attribute_exists(" + u.name(attrSK) + ") AND (" +
+		st + " = " + u.value(str(string(txnstate.WaiterPending))) + " OR (" +
+		st + " = " + u.value(str(string(txnstate.WaiterResuming))) + " AND " + cu + " < " + u.value(num(now.UnixMilli())) + "))"
+	_, err = s.client.UpdateItem(ctx, u.input(s.table, k, cond))
+	switch {
+	case isConditionFailed(err):
+		return fmt.Errorf("claim waiter: %w", txnstate.ErrClaimed)
+	case err != nil:
+		return fmt.Errorf("claim waiter: %w", err)
+	}
+	return nil
+}
+
+// FinishWaiter records how the claimed waiter ended: resumed, gone, or
+// pending again after a transient failure (a later delivery retries it).
+// Only a waiter still resuming is changed; otherwise txnstate.ErrClaimed
+// (its claim lease ran out and another delivery took it over).
+func (s *Store) FinishWaiter(ctx context.Context, w txnstate.Waiter, status txnstate.WaiterStatus, now time.Time) error {
+	k, err := waiterKey(w)
+	if err != nil {
+		return fmt.Errorf("finish waiter: %w", err)
+	}
+	switch status {
+	case txnstate.WaiterPending, txnstate.WaiterResumed, txnstate.WaiterGone:
+	default:
+		return fmt.Errorf("finish waiter: %w: status %q is not pending, resumed or gone", ErrInvalidInput, status)
+	}
+	u := newUpdate()
+	u.set(attrStatus, str(string(status)))
+	u.set(attrUpdatedAt, str(formatTime(now)))
+	u.remove(attrClaimedUntil)
+	cond := u.name(attrStatus) + " = " + u.value(str(string(txnstate.WaiterResuming)))
+	_, err = s.client.UpdateItem(ctx, u.input(s.table, k, cond))
+	switch {
+	case isConditionFailed(err):
+		return fmt.Errorf("finish waiter: %w", txnstate.ErrClaimed)
+	case err != nil:
+		return fmt.Errorf("finish waiter: %w", err)
+	}
+	return nil
+}
+
+// update collects the placeholders of one UpdateItem; DynamoDB refuses
+// placeholders a request does not use, so each is made on first use.
+type update struct {
+	names  map[string]string
+	values map[string]types.AttributeValue
+	sets   []string
+	rems   []string
+}
+
+func newUpdate() *update {
+	return &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
+}
+
+// name returns the placeholder of an attribute (every attribute goes
+// through one, which sidesteps reserved words such as status and state).
+func (u *update) name(attr string) string {
+	for p, a := range u.names {
+		if a == attr {
+			return p
+		}
+	}
+	p := "#n" + strconv.Itoa(len(u.names))
+	u.names[p] = attr
+	return p
+}
+
+func (u *update) value(v types.AttributeValue) string {
+	p := ":v" + strconv.Itoa(len(u.values))
+	u.values[p] = v
+	return p
+}
+
+func (u *update) set(attr string, v types.AttributeValue) {
+	u.sets = append(u.sets, u.name(attr)+" = "+u.value(v))
+}
+
+func (u *update) remove(attr string) {
+	u.rems = append(u.rems, u.name(attr))
+}
+
+func (u *update) input(table string, k map[string]types.AttributeValue, cond string) *dynamodb.UpdateItemInput {
+	expr := ""
+	if len(u.sets) > 0 {
+		expr = "SET " + strings.Join(u.sets, ", ")
+	}
+	if len(u.rems) > 0 {
+		if expr != "" {
+			expr += " "
+		}
+		expr += "REMOVE " + strings.Join(u.rems, ", ")
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName:                aws.String(table),
+		Key:                      k,
+		UpdateExpression:         aws.String(expr),
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: u.names,
+	}
+	if len(u.values) > 0 {
+		in.ExpressionAttributeValues = u.values
+	}
+	return in
+}
