@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
@@ -40,7 +41,7 @@ type stack struct {
 	clock    *clock
 	logs     *testenv.Buffer
 	deps     *app.Deps
-	dynamo   *trackingkey.CountingAPI
+	dynamo   *dynamo.CountingClient
 }
 
 type clock struct {
@@ -111,7 +112,7 @@ func (s *stack) build(function string, extraEnv ...string) {
 		s.t.Fatalf("build %s: %v", function, err)
 	}
 	// Count DynamoDB requests through the real client.
-	s.dynamo = trackingkey.NewCountingAPI(dynamodb.NewFromConfig(s.aws))
+	s.dynamo = dynamo.NewCountingClient(dynamodb.NewFromConfig(s.aws))
 	deps.Service.Store = trackingkey.New(s.dynamo, s.table)
 	s.deps = deps
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/app"
 	"github.com/ottuops/ottu-lambda/shared/callback"
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
@@ -54,7 +55,7 @@ type webhookStack struct {
 	secretID string
 	logs     *testenv.Buffer
 	webhook  *handler.Webhook
-	dynamo   *txnstore.CountingAPI
+	dynamo   *dynamo.CountingClient
 	// hookURL is the webhook's URL, POST /webhooks/ottu.
 	hookURL string
 }
@@ -99,7 +100,7 @@ func (s *webhookStack) build(secretID string) *handler.Webhook {
 	if err != nil {
 		s.t.Fatalf("build webhook: %v", err)
 	}
-	s.dynamo = txnstore.NewCountingAPI(dynamodb.NewFromConfig(s.aws))
+	s.dynamo = dynamo.NewCountingClient(dynamodb.NewFromConfig(s.aws))
 	h.Service.(*callback.Service).Store = txnstore.New(s.dynamo, s.table)
 	return h
 }
@@ -397,7 +398,7 @@ func TestWebhookRequestsPerCallback(t *testing.T) {
 			if status, b := s.post(body, "application/json"); status != 200 {
 				t.Fatalf("%d %s", status, b)
 			}
-			if c := s.dynamo.Counts(); c != (txnstore.RequestCounts{PutItem: 1, UpdateItem: 1, Query: 1}) {
+			if c := s.dynamo.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1, Query: 1}) {
 				t.Errorf("requests %+v", c)
 			}
 		})

@@ -152,12 +152,4 @@ func sentence(s string) string {
 }
 
 // describe names the transaction as the request did.
-func describe(req Request) string {
-	switch {
-	case req.SessionID != "" && req.OrderNo != "":
-		return fmt.Sprintf("session_id %q and order_no %q", req.SessionID, req.OrderNo)
-	case req.SessionID != "":
-		return fmt.Sprintf("session_id %q", req.SessionID)
-	}
-	return fmt.Sprintf("order_no %q", req.OrderNo)
-}
+func describe(req Request) string { return problem.TransactionName(req.SessionID, req.OrderNo) }

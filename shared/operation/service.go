@@ -236,7 +236,7 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 	case ottu.KindRejected:
 		e.Code, e.Detail = problem.CodeOperationRejected, fmt.Sprintf("Ottu rejected the %s, so no money moved: %s", req.Operation, ottuReason(oe))
 	case ottu.KindNotFound:
-		e.Code, e.Detail = problem.CodeNotFound, fmt.Sprintf("Ottu knows no payment transaction %s; check the identifier.", transactionName(req))
+		e.Code, e.Detail = problem.CodeNotFound, fmt.Sprintf("Ottu knows no payment transaction with %s; check the identifier.", problem.TransactionName(req.SessionID, req.OrderNo))
 	case ottu.KindAuth:
 		e.Code = problem.CodeOttuAuth
 		e.Detail = fmt.Sprintf("Ottu refused the configured credentials (HTTP %d), so nothing was done: check the API secret and that its user holds the %s permission, then retry with the same Tracking-Key.", oe.StatusCode, req.Operation.Permission())
@@ -544,16 +544,6 @@ func describe(rec *Record) string {
 	return s
 }
 
-func transactionName(req Request) string {
-	switch {
-	case req.SessionID != "" && req.OrderNo != "":
-		return fmt.Sprintf("with session_id %q and order_no %q", req.SessionID, req.OrderNo)
-	case req.SessionID != "":
-		return fmt.Sprintf("with session_id %q", req.SessionID)
-	}
-	return fmt.Sprintf("with order_no %q", req.OrderNo)
-}
-
 func ottuReason(oe *ottu.Error) string {
 	switch {
 	case oe.Detail != "" && len(oe.FieldErrors) > 0:
@@ -647,36 +637,30 @@ func (s *Service) logger(ctx context.Context) *slog.Logger {
 }
 
 func (s *Service) retention() time.Duration {
-	if s.Retention > 0 {
-		return s.Retention
-	}
-	return DefaultRetention
+	return positiveOr(s.Retention, DefaultRetention)
 }
 
 func (s *Service) leaseGrace() time.Duration {
-	if s.LeaseGrace > 0 {
-		return s.LeaseGrace
-	}
-	return DefaultLeaseGrace
+	return positiveOr(s.LeaseGrace, DefaultLeaseGrace)
 }
 
 func (s *Service) storeTimeout() time.Duration {
-	if s.StoreTimeout > 0 {
-		return s.StoreTimeout
-	}
-	return DefaultStoreTimeout
+	return positiveOr(s.StoreTimeout, DefaultStoreTimeout)
 }
 
 func (s *Service) pollInterval() time.Duration {
-	if s.PollInterval > 0 {
-		return s.PollInterval
-	}
-	return DefaultPollInterval
+	return positiveOr(s.PollInterval, DefaultPollInterval)
 }
 
 func (s *Service) recordTimeout() time.Duration {
-	if s.RecordTimeout > 0 {
-		return s.RecordTimeout
+	return positiveOr(s.RecordTimeout, DefaultRecordTimeout)
+}
+
+// positiveOr is d when it is positive, else fallback, so that a Service
+// whose durations are left zero works with the package defaults.
+func positiveOr(d, fallback time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return DefaultRecordTimeout
+	return fallback
 }

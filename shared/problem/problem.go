@@ -8,6 +8,7 @@ package problem
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -97,6 +98,19 @@ func Invalid(code Code, field, detail string) *Error {
 		e.Fields = []FieldError{{Field: field, Detail: detail}}
 	}
 	return e
+}
+
+// TransactionName names a payment transaction in a problem's detail by
+// the identifiers its request gave, so that every domain words it alike
+// and the client recognises what it sent.
+func TransactionName(sessionID, orderNo string) string {
+	switch {
+	case sessionID != "" && orderNo != "":
+		return fmt.Sprintf("session_id %q and order_no %q", sessionID, orderNo)
+	case sessionID != "":
+		return fmt.Sprintf("session_id %q", sessionID)
+	}
+	return fmt.Sprintf("order_no %q", orderNo)
 }
 
 type codeInfo struct {

@@ -10,28 +10,29 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 )
 
 // fullItem is an item as Claim and Complete write it.
 func fullItem() map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		attrTrackingKey:    stringValue("key-1"),
-		attrOperation:      stringValue("refund"),
-		attrSessionID:      stringValue("sess-1"),
-		attrOrderNo:        stringValue("order-1"),
-		attrAmount:         stringValue("2.500"),
-		attrFingerprint:    stringValue("fp"),
-		attrStatus:         stringValue("succeeded"),
-		attrAttempts:       numberValue(2),
-		attrLeaseID:        stringValue("lease-1"),
-		attrLeaseExpiresAt: numberValue(1700000000123),
-		attrCreatedAt:      stringValue("2023-11-14T22:13:20.000Z"),
-		attrUpdatedAt:      stringValue("2023-11-14T22:13:21.456Z"),
-		attrOttuStatus:     numberValue(200),
-		attrOttuBody:       stringValue(`{"secret_looking":"s3cr3t","amount":1.10}`),
-		attrErrorCode:      stringValue("operation_rejected"),
-		attrExpiresAt:      numberValue(1700086400),
+		attrTrackingKey:    dynamo.String("key-1"),
+		attrOperation:      dynamo.String("refund"),
+		attrSessionID:      dynamo.String("sess-1"),
+		attrOrderNo:        dynamo.String("order-1"),
+		attrAmount:         dynamo.String("2.500"),
+		attrFingerprint:    dynamo.String("fp"),
+		attrStatus:         dynamo.String("succeeded"),
+		attrAttempts:       dynamo.Number(2),
+		attrLeaseID:        dynamo.String("lease-1"),
+		attrLeaseExpiresAt: dynamo.Number(1700000000123),
+		attrCreatedAt:      dynamo.String("2023-11-14T22:13:20.000Z"),
+		attrUpdatedAt:      dynamo.String("2023-11-14T22:13:21.456Z"),
+		attrOttuStatus:     dynamo.Number(200),
+		attrOttuBody:       dynamo.String(`{"secret_looking":"s3cr3t","amount":1.10}`),
+		attrErrorCode:      dynamo.String("operation_rejected"),
+		attrExpiresAt:      dynamo.Number(1700086400),
 	}
 }
 
@@ -67,15 +68,15 @@ func TestDecodeRecord(t *testing.T) {
 		},
 		{name: "an item without a tracking key is malformed", change: func(item map[string]types.AttributeValue) { delete(item, attrTrackingKey) }, wantErr: "tracking_key is missing"},
 		{name: "an item without a status is malformed", change: func(item map[string]types.AttributeValue) { delete(item, attrStatus) }, wantErr: "status is missing"},
-		{name: "attempts stored as text is malformed", change: func(item map[string]types.AttributeValue) { item[attrAttempts] = stringValue("2") }, wantErr: "attempts is not a number"},
+		{name: "attempts stored as text is malformed", change: func(item map[string]types.AttributeValue) { item[attrAttempts] = dynamo.String("2") }, wantErr: "attempts is not a number"},
 		{name: "a fractional attempts count is malformed", change: func(item map[string]types.AttributeValue) {
 			item[attrAttempts] = &types.AttributeValueMemberN{Value: "1.5"}
 		}, wantErr: "attempts is not a whole number"},
 		{name: "a body stored as a number is malformed", change: func(item map[string]types.AttributeValue) {
-			item[attrOttuBody] = numberValue(1)
+			item[attrOttuBody] = dynamo.Number(1)
 		}, wantErr: "ottu_body is not a string"},
 		{name: "a created_at that is not RFC 3339 is malformed", change: func(item map[string]types.AttributeValue) {
-			item[attrCreatedAt] = stringValue("yesterday s3cr3t")
+			item[attrCreatedAt] = dynamo.String("yesterday s3cr3t")
 		}, wantErr: "created_at is not an RFC 3339 time"},
 	}
 	for _, tc := range cases {
@@ -97,35 +98,6 @@ func TestDecodeRecord(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("decoded\n got %+v\nwant %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestTimeEncoding(t *testing.T) {
-	base := time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)
-	cases := []struct {
-		name       string
-		t          time.Time
-		wantMilli  int64
-		wantSecond int64
-		wantText   string
-	}{
-		{"a whole second stays as it is", base, base.UnixMilli(), base.Unix(), "2024-02-29T23:59:59.000Z"},
-		{"a partial millisecond rounds the lease up", base.Add(time.Microsecond), base.UnixMilli() + 1, base.Unix() + 1, "2024-02-29T23:59:59.000Z"},
-		{"a partial second rounds the TTL up", base.Add(500 * time.Millisecond), base.UnixMilli() + 500, base.Unix() + 1, "2024-02-29T23:59:59.500Z"},
-		{"another zone is written in UTC", base.In(time.FixedZone("KWT", 3*3600)), base.UnixMilli(), base.Unix(), "2024-02-29T23:59:59.000Z"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := ceilMilli(tc.t); got != tc.wantMilli {
-				t.Errorf("ceilMilli = %d, want %d", got, tc.wantMilli)
-			}
-			if got := ceilSecond(tc.t); got != tc.wantSecond {
-				t.Errorf("ceilSecond = %d, want %d", got, tc.wantSecond)
-			}
-			if got := formatTime(tc.t); got != tc.wantText {
-				t.Errorf("formatTime = %s, want %s", got, tc.wantText)
 			}
 		})
 	}

@@ -22,18 +22,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 )
 
 // DynamoAPI is the part of the DynamoDB client the store uses;
-// *dynamodb.Client satisfies it, and CountingAPI wraps it.
+// *dynamodb.Client satisfies it, as does dynamo.CountingClient.
 type DynamoAPI interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	dynamo.UpdateItemAPI
+	dynamo.GetItemAPI
 }
 
 // ErrInvalidInput marks a call the store refuses before sending anything:
@@ -171,51 +171,51 @@ func (s *Store) tryClaim(ctx context.Context, c operation.Claim, mode claimMode)
 
 // claimInput builds the conditional write of one claim round.
 func claimInput(table string, c operation.Claim, mode claimMode) *dynamodb.UpdateItemInput {
-	e := newExpression()
-	now := formatTime(c.Now)
-	nowS := e.value("nows", numberValue(c.Now.Unix()))
+	u := dynamo.NewUpdate()
+	now := dynamo.Time(c.Now)
+	nowS := u.Value("nows", dynamo.Number(c.Now.Unix()))
 
-	e.setString(attrOperation, c.Operation)
-	e.setString(attrSessionID, c.SessionID)
-	e.setString(attrOrderNo, c.OrderNo)
-	e.setString(attrAmount, c.Amount)
-	e.setString(attrFingerprint, c.Fingerprint)
-	e.setTo(attrStatus, e.value("inprogress", stringValue(string(operation.StatusInProgress))))
-	e.setString(attrLeaseID, c.LeaseID)
-	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(c.LeaseUntil))))
-	e.setTo(attrUpdatedAt, e.value("now", stringValue(now)))
-	setExpiry(e, c.ExpiresAt)
-	one := e.value("one", numberValue(1))
+	u.SetString(attrOperation, c.Operation)
+	u.SetString(attrSessionID, c.SessionID)
+	u.SetString(attrOrderNo, c.OrderNo)
+	u.SetString(attrAmount, c.Amount)
+	u.SetString(attrFingerprint, c.Fingerprint)
+	u.SetExpr(attrStatus, u.Value("inprogress", dynamo.String(string(operation.StatusInProgress))))
+	u.SetString(attrLeaseID, c.LeaseID)
+	u.SetExpr(attrLeaseExpiresAt, u.Value("leaseuntil", dynamo.UnixMillis(c.LeaseUntil)))
+	u.SetExpr(attrUpdatedAt, u.Value("now", now))
+	setExpiry(u, c.ExpiresAt)
+	one := u.Value("one", dynamo.Number(1))
 
 	var cond string
 	switch mode {
 	case claimFresh:
-		e.setTo(attrAttempts, one)
-		e.setTo(attrCreatedAt, e.value("now", stringValue(now)))
-		e.removeAttr(attrOttuStatus)
-		e.removeAttr(attrOttuBody)
-		e.removeAttr(attrErrorCode)
+		u.SetExpr(attrAttempts, one)
+		u.SetExpr(attrCreatedAt, u.Value("now", now))
+		u.Remove(attrOttuStatus)
+		u.Remove(attrOttuBody)
+		u.Remove(attrErrorCode)
 		// Still expired: any claim in between set a future expires_at.
-		cond = e.name(attrExpiresAt) + " < " + nowS
+		cond = u.Name(attrExpiresAt) + " < " + nowS
 	default:
 		// The Ottu body and error code of the last attempt stay until the
 		// outcome of this one overwrites them.
-		e.setTo(attrAttempts, "if_not_exists("+e.name(attrAttempts)+", "+e.value("zero", numberValue(0))+") + "+one)
-		e.setTo(attrCreatedAt, "if_not_exists("+e.name(attrCreatedAt)+", "+e.value("now", stringValue(now))+")")
+		u.SetExpr(attrAttempts, "if_not_exists("+u.Name(attrAttempts)+", "+u.Value("zero", dynamo.Number(0))+") + "+one)
+		u.SetExpr(attrCreatedAt, "if_not_exists("+u.Name(attrCreatedAt)+", "+u.Value("now", now)+")")
 		// A record without expires_at never expires (an unknown outcome).
 		var statusCond string
 		if c.ReclaimOnlyFailed {
-			statusCond = e.name(attrStatus) + " = " + e.value("failed", stringValue(string(operation.StatusFailed)))
+			statusCond = u.Name(attrStatus) + " = " + u.Value("failed", dynamo.String(string(operation.StatusFailed)))
 		} else {
-			statusCond = e.name(attrStatus) + " <> " + e.value("succeeded", stringValue(string(operation.StatusSucceeded)))
+			statusCond = u.Name(attrStatus) + " <> " + u.Value("succeeded", dynamo.String(string(operation.StatusSucceeded)))
 		}
-		cond = "attribute_not_exists(" + e.name(attrTrackingKey) + ") OR (" +
-			"(attribute_not_exists(" + e.name(attrExpiresAt) + ") OR " + e.name(attrExpiresAt) + " >= " + nowS + ") AND " +
-			e.name(attrFingerprint) + " = " + e.value("fingerprint", stringValue(c.Fingerprint)) + " AND " +
+		cond = "attribute_not_exists(" + u.Name(attrTrackingKey) + ") OR (" +
+			"(attribute_not_exists(" + u.Name(attrExpiresAt) + ") OR " + u.Name(attrExpiresAt) + " >= " + nowS + ") AND " +
+			u.Name(attrFingerprint) + " = " + u.Value("fingerprint", dynamo.String(c.Fingerprint)) + " AND " +
 			statusCond + " AND " +
-			e.name(attrLeaseExpiresAt) + " <= " + e.value("nowms", numberValue(c.Now.UnixMilli())) + ")"
+			u.Name(attrLeaseExpiresAt) + " <= " + u.Value("nowms", dynamo.Number(c.Now.UnixMilli())) + ")"
 	}
-	in := e.updateInput(table, c.TrackingKey, cond)
+	in := u.Input(table, itemKey(c.TrackingKey), cond)
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	return in
 }
@@ -244,12 +244,12 @@ func claimable(r *operation.Record, c operation.Claim) bool {
 
 // setExpiry sets the record's TTL, or removes it when t is zero: the record
 // then stays until an outcome gives it one.
-func setExpiry(e *expression, t time.Time) {
+func setExpiry(u *dynamo.Update, t time.Time) {
 	if t.IsZero() {
-		e.removeAttr(attrExpiresAt)
+		u.Remove(attrExpiresAt)
 		return
 	}
-	e.setTo(attrExpiresAt, e.value("expiresat", numberValue(ceilSecond(t))))
+	u.SetValue(attrExpiresAt, dynamo.UnixSeconds(t))
 }
 
 func validateClaim(c operation.Claim) error {
@@ -290,21 +290,20 @@ func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
 	if leaseUntil.IsZero() {
 		leaseUntil = o.Now
 	}
-	e := newExpression()
-	e.setTo(attrStatus, e.value("status", stringValue(string(o.Status))))
+	u := dynamo.NewUpdate()
+	u.SetValue(attrStatus, dynamo.String(string(o.Status)))
 	if o.OttuStatus != 0 || len(o.OttuBody) > 0 {
-		setOttuAnswer(e, o.OttuStatus, o.OttuBody)
+		setOttuAnswer(u, o.OttuStatus, o.OttuBody)
 	}
-	e.setString(attrErrorCode, o.ErrorCode)
-	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(o.Now))))
-	e.setTo(attrLeaseExpiresAt, e.value("leaseuntil", numberValue(ceilMilli(leaseUntil))))
-	setExpiry(e, o.ExpiresAt)
-	cond := e.name(attrLeaseID) + " = " + e.value("lease", stringValue(o.LeaseID))
+	u.SetString(attrErrorCode, o.ErrorCode)
+	u.SetExpr(attrUpdatedAt, u.Value("now", dynamo.Time(o.Now)))
+	u.SetExpr(attrLeaseExpiresAt, u.Value("leaseuntil", dynamo.UnixMillis(leaseUntil)))
+	setExpiry(u, o.ExpiresAt)
+	cond := u.Name(attrLeaseID) + " = " + u.Value("lease", dynamo.String(o.LeaseID))
 
-	_, err := s.client.UpdateItem(ctx, e.updateInput(s.table, o.TrackingKey, cond))
-	var failed *types.ConditionalCheckFailedException
+	_, err := s.client.UpdateItem(ctx, u.Input(s.table, itemKey(o.TrackingKey), cond))
 	switch {
-	case errors.As(err, &failed):
+	case dynamo.IsConditionFailed(err):
 		return fmt.Errorf("complete tracking key %q: %w", o.TrackingKey, operation.ErrLeaseLost)
 	case err != nil:
 		return fmt.Errorf("complete tracking key %q: %w", o.TrackingKey, err)
@@ -314,13 +313,13 @@ func (s *Store) Complete(ctx context.Context, o operation.Outcome) error {
 
 // setOttuAnswer stores one Ottu answer; a missing part is removed so the
 // status and body stored always belong to the same answer.
-func setOttuAnswer(e *expression, status int, body json.RawMessage) {
+func setOttuAnswer(u *dynamo.Update, status int, body json.RawMessage) {
 	if status != 0 {
-		e.setTo(attrOttuStatus, e.value("ottustatus", numberValue(int64(status))))
+		u.SetValue(attrOttuStatus, dynamo.Number(int64(status)))
 	} else {
-		e.removeAttr(attrOttuStatus)
+		u.Remove(attrOttuStatus)
 	}
-	e.setString(attrOttuBody, string(body))
+	u.SetString(attrOttuBody, string(body))
 }
 
 func validateOutcome(o operation.Outcome) error {
@@ -375,18 +374,14 @@ func (s *Store) Get(ctx context.Context, trackingKey string) (*operation.Record,
 
 // read is one consistent GetItem, expired or not.
 func (s *Store) read(ctx context.Context, trackingKey string) (*operation.Record, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            itemKey(trackingKey),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := dynamo.ReadItem(ctx, s.client, s.table, itemKey(trackingKey))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
-	if len(out.Item) == 0 {
+	if item == nil {
 		return nil, operation.ErrRecordNotFound
 	}
-	return decodeRecord(out.Item)
+	return decodeRecord(item)
 }
 
 // Settle stores what a read-only check of Ottu found (GET ?refresh=true):
@@ -400,22 +395,22 @@ func (s *Store) Settle(ctx context.Context, st operation.Settlement) error {
 		return fmt.Errorf("settle tracking key: %w", err)
 	}
 	now := st.Now
-	e := newExpression()
-	e.setTo(attrStatus, e.value("status", stringValue(string(st.Status))))
+	u := dynamo.NewUpdate()
+	u.SetValue(attrStatus, dynamo.String(string(st.Status)))
 	if len(st.OttuBody) > 0 {
-		setOttuAnswer(e, st.OttuStatus, st.OttuBody)
+		setOttuAnswer(u, st.OttuStatus, st.OttuBody)
 	}
 	if st.Status == operation.StatusSucceeded {
-		e.removeAttr(attrErrorCode)
+		u.Remove(attrErrorCode)
 	}
-	e.setTo(attrUpdatedAt, e.value("now", stringValue(formatTime(now))))
-	setExpiry(e, st.ExpiresAt)
-	cond := "attribute_exists(" + e.name(attrTrackingKey) + ") AND " +
-		"(attribute_not_exists(" + e.name(attrExpiresAt) + ") OR " + e.name(attrExpiresAt) + " >= " + e.value("nows", numberValue(now.Unix())) + ") AND NOT (" +
-		e.name(attrStatus) + " = " + e.value("inprogress", stringValue(string(operation.StatusInProgress))) + " AND " +
-		e.name(attrLeaseExpiresAt) + " > " + e.value("nowms", numberValue(now.UnixMilli())) + ")"
+	u.SetExpr(attrUpdatedAt, u.Value("now", dynamo.Time(now)))
+	setExpiry(u, st.ExpiresAt)
+	cond := "attribute_exists(" + u.Name(attrTrackingKey) + ") AND " +
+		"(attribute_not_exists(" + u.Name(attrExpiresAt) + ") OR " + u.Name(attrExpiresAt) + " >= " + u.Value("nows", dynamo.Number(now.Unix())) + ") AND NOT (" +
+		u.Name(attrStatus) + " = " + u.Value("inprogress", dynamo.String(string(operation.StatusInProgress))) + " AND " +
+		u.Name(attrLeaseExpiresAt) + " > " + u.Value("nowms", dynamo.Number(now.UnixMilli())) + ")"
 
-	in := e.updateInput(s.table, st.TrackingKey, cond)
+	in := u.Input(s.table, itemKey(st.TrackingKey), cond)
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	_, err := s.client.UpdateItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
@@ -445,5 +440,5 @@ func refreshConflict(item map[string]types.AttributeValue, now time.Time) error 
 }
 
 func itemKey(trackingKey string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrTrackingKey: stringValue(trackingKey)}
+	return map[string]types.AttributeValue{attrTrackingKey: dynamo.String(trackingKey)}
 }

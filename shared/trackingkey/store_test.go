@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
@@ -22,7 +23,7 @@ import (
 // fixture is one store on its own table in the shared moto server.
 type fixture struct {
 	store  *Store
-	api    *CountingAPI
+	api    *dynamo.CountingClient
 	client *dynamodb.Client
 	table  string
 }
@@ -34,7 +35,7 @@ func newFixture(tb testing.TB) fixture {
 	if err := CreateTable(context.Background(), client, table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
-	api := NewCountingAPI(client)
+	api := dynamo.NewCountingClient(client)
 	return fixture{store: New(api, table), api: api, client: client, table: table}
 }
 
@@ -442,14 +443,14 @@ func TestRequestCounts(t *testing.T) {
 		name   string
 		before func(t *testing.T, s *Store, key string)
 		run    func(t *testing.T, s *Store, key string)
-		want   RequestCounts
+		want   dynamo.RequestCounts
 	}{
 		{
 			name: "claim and complete of a new key take two writes and no read",
 			run: func(t *testing.T, s *Store, key string) {
 				claimThenComplete(t, s, claimAt(key, t0), operation.StatusSucceeded, 200, success, time.Time{})
 			},
-			want: RequestCounts{UpdateItem: 2},
+			want: dynamo.RequestCounts{UpdateItem: 2},
 		},
 		{
 			name: "a replay of a succeeded key takes one failed write",
@@ -457,13 +458,13 @@ func TestRequestCounts(t *testing.T) {
 				claimThenComplete(t, s, claimAt(key, t0), operation.StatusSucceeded, 200, success, time.Time{})
 			},
 			run:  claimExpectingConflict,
-			want: RequestCounts{UpdateItem: 1},
+			want: dynamo.RequestCounts{UpdateItem: 1},
 		},
 		{
 			name:   "a conflict on an in-progress key takes one write",
 			before: func(t *testing.T, s *Store, key string) { mustClaim(t, s, claimAt(key, t0)) },
 			run:    claimExpectingConflict,
-			want:   RequestCounts{UpdateItem: 1},
+			want:   dynamo.RequestCounts{UpdateItem: 1},
 		},
 		{
 			name: "a record past its TTL but not yet swept takes a second write",
@@ -473,7 +474,7 @@ func TestRequestCounts(t *testing.T) {
 				mustClaim(t, s, old)
 			},
 			run:  func(t *testing.T, s *Store, key string) { mustClaim(t, s, claimAt(key, t0)) },
-			want: RequestCounts{UpdateItem: 2},
+			want: dynamo.RequestCounts{UpdateItem: 2},
 		},
 	}
 	f := newFixture(t)

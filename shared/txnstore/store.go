@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,17 +30,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
 )
 
-// DynamoAPI is the part of the DynamoDB client the store uses;
-// *dynamodb.Client satisfies it, and CountingAPI wraps it.
-type DynamoAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-}
+// DynamoAPI is the part of the DynamoDB client the store uses: every call
+// of dynamo.Client. *dynamodb.Client satisfies it, as does dynamo.CountingClient.
+type DynamoAPI = dynamo.Client
 
 // ErrInvalidInput marks a call the store refuses before sending anything:
 // a programming error in the caller (or an id DynamoDB cannot key), never a
@@ -84,11 +79,6 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 	c := *s
 	c.now = now
 	return &c
-}
-
-func isConditionFailed(err error) bool {
-	var failed *types.ConditionalCheckFailedException
-	return errors.As(err, &failed)
 }
 
 func checkID(what, id string) error {
@@ -142,19 +132,10 @@ func (s *Store) Put(ctx context.Context, e txnstate.Entry) (stored bool, err err
 	}
 	txn := entryKey(e.SessionID, e.OrderNo)
 	item := entryAttrs(e)
-	item[attrTxn] = str(txn)
-	item[attrSK] = str(skEntryPrefix + e.Digest)
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
-		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
-	})
-	switch {
-	case err == nil:
-		stored = true
-	case isConditionFailed(err):
-	default:
+	item[attrTxn] = dynamo.String(txn)
+	item[attrSK] = dynamo.String(skEntryPrefix + e.Digest)
+	stored, err = s.putNew(ctx, item)
+	if err != nil {
 		return false, fmt.Errorf("store transaction entry: %w", err)
 	}
 	if err := s.moveCurrent(ctx, txn, e); err != nil {
@@ -163,30 +144,49 @@ func (s *Store) Put(ctx context.Context, e txnstate.Entry) (stored bool, err err
 	return stored, nil
 }
 
+// putNew writes item in one PutItem conditioned on no item holding its key:
+// written is false, and no error, when one does (a repeated delivery or
+// registration), so a repeat changes nothing.
+func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) (written bool, err error) {
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
+		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case dynamo.IsConditionFailed(err):
+		return false, nil
+	}
+	return false, err
+}
+
 // moveCurrent writes e as the current view unless the view holds an entry
 // with the same or a greater order key.
 func (s *Store) moveCurrent(ctx context.Context, txn string, e txnstate.Entry) error {
-	u := newUpdate()
+	u := dynamo.NewUpdate()
 	attrs := entryAttrs(e)
 	for _, name := range []string{attrSessionID, attrOrderNo, attrSource, attrReceivedAt, attrOttuTimestamp, attrState, attrResult, attrBody, attrDigest, attrExpiresAt} {
 		// An attribute the new entry lacks must not survive from the old one.
 		if v, ok := attrs[name]; ok {
-			u.set(name, v)
+			u.SetValue(name, v)
 		} else {
-			u.remove(name)
+			u.Remove(name)
 		}
 	}
 	orderKey := txnstate.OrderKey(e)
-	u.set(attrOrderKey, str(orderKey))
+	u.SetValue(attrOrderKey, dynamo.String(orderKey))
 	if e.OrderNo != "" && txn != e.OrderNo {
-		u.set(attrOrderRef, str(e.OrderNo))
+		u.SetValue(attrOrderRef, dynamo.String(e.OrderNo))
 	} else {
-		u.remove(attrOrderRef)
+		u.Remove(attrOrderRef)
 	}
-	ok := u.name(attrOrderKey)
-	cond := "attribute_not_exists(" + ok + ") OR " + ok + " < " + u.value(str(orderKey))
-	_, err := s.client.UpdateItem(ctx, u.input(s.table, key(txn, skCurrent), cond))
-	if err != nil && !isConditionFailed(err) {
+	ok := u.Name(attrOrderKey)
+	cond := "attribute_not_exists(" + ok + ") OR " + ok + " < " + u.Value("neworderkey", dynamo.String(orderKey))
+	_, err := s.client.UpdateItem(ctx, u.Input(s.table, key(txn, skCurrent), cond))
+	if err != nil && !dynamo.IsConditionFailed(err) {
 		return err
 	}
 	return nil
@@ -228,18 +228,14 @@ func (s *Store) Current(ctx context.Context, id string) (*txnstate.Entry, error)
 }
 
 func (s *Store) current(ctx context.Context, txn string) (*txnstate.Entry, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(txn, skCurrent),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := dynamo.ReadItem(ctx, s.client, s.table, key(txn, skCurrent))
 	if err != nil {
 		return nil, fmt.Errorf("read the current view: %w", err)
 	}
-	if len(out.Item) == 0 {
+	if item == nil {
 		return nil, txnstate.ErrNotFound
 	}
-	e, err := decodeEntry(out.Item)
+	e, err := decodeEntry(item)
 	if err != nil {
 		return nil, fmt.Errorf("read the current view: %w", err)
 	}
@@ -255,7 +251,7 @@ func (s *Store) byOrder(ctx context.Context, orderNo string) ([]string, error) {
 		IndexName:                 aws.String(indexOrder),
 		KeyConditionExpression:    aws.String("#o = :o"),
 		ExpressionAttributeNames:  map[string]string{"#o": attrOrderRef},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(orderNo)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": dynamo.String(orderNo)},
 		Limit:                     aws.Int32(10),
 	})
 	if err != nil {
@@ -315,30 +311,23 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txnstate.E
 }
 
 func (s *Store) entries(ctx context.Context, txn string) ([]txnstate.Entry, error) {
-	var entries []txnstate.Entry
-	err := s.query(ctx, txn, skEntryPrefix, nil, func(item map[string]types.AttributeValue) error {
-		e, err := decodeEntry(item)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, e)
-		return nil
-	})
+	entries, err := queryAll(ctx, s, txn, skEntryPrefix, nil, decodeEntry)
 	if err != nil {
 		return nil, fmt.Errorf("read the history: %w", err)
 	}
 	return entries, nil
 }
 
-// query reads every item of txn whose sort key starts with prefix, with an
-// optional filter, strongly consistent.
-func (s *Store) query(ctx context.Context, txn, prefix string, filter *filterExpr, each func(map[string]types.AttributeValue) error) error {
+// queryAll reads and decodes every item of txn whose sort key starts with
+// prefix, with an optional filter, strongly consistent. It is a function,
+// not a method, because a method cannot take the type parameter.
+func queryAll[T any](ctx context.Context, s *Store, txn, prefix string, filter *filterExpr, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#txn = :txn AND begins_with(#sk, :prefix)"),
 		ExpressionAttributeNames: map[string]string{"#txn": attrTxn, "#sk": attrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":txn": str(txn), ":prefix": str(prefix),
+			":txn": dynamo.String(txn), ":prefix": dynamo.String(prefix),
 		},
 		ConsistentRead: aws.Bool(true),
 	}
@@ -347,22 +336,25 @@ func (s *Store) query(ctx context.Context, txn, prefix string, filter *filterExp
 		maps.Copy(in.ExpressionAttributeNames, filter.names)
 		maps.Copy(in.ExpressionAttributeValues, filter.values)
 	}
+	var all []T
 	for range maxPages {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, item := range out.Items {
-			if err := each(item); err != nil {
-				return err
+			v, err := decode(item)
+			if err != nil {
+				return nil, err
 			}
+			all = append(all, v)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
-			return nil
+			return all, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	return fmt.Errorf("more than %d pages of items under one transaction", maxPages)
+	return nil, fmt.Errorf("more than %d pages of items under one transaction", maxPages)
 }
 
 type filterExpr struct {
@@ -396,27 +388,21 @@ func (s *Store) AddWaiter(ctx context.Context, w txnstate.Waiter) error {
 		createdAt = s.now()
 	}
 	item := map[string]types.AttributeValue{
-		attrTaskToken: str(w.TaskToken),
-		attrStatus:    str(string(txnstate.WaiterPending)),
-		attrCreatedAt: str(formatTime(createdAt)),
-		attrUpdatedAt: str(formatTime(createdAt)),
+		attrTaskToken: dynamo.String(w.TaskToken),
+		attrStatus:    dynamo.String(string(txnstate.WaiterPending)),
+		attrCreatedAt: dynamo.Time(createdAt),
+		attrUpdatedAt: dynamo.Time(createdAt),
 	}
 	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo} {
 		if v != "" {
-			item[name] = str(v)
+			item[name] = dynamo.String(v)
 		}
 	}
 	if !w.ExpiresAt.IsZero() {
-		item[attrExpiresAt] = num(ceilSecond(w.ExpiresAt))
+		item[attrExpiresAt] = dynamo.UnixSeconds(w.ExpiresAt)
 	}
 	maps.Copy(item, wk)
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
-		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
-	})
-	if err != nil && !isConditionFailed(err) {
+	if _, err := s.putNew(ctx, item); err != nil {
 		return fmt.Errorf("register waiter: %w", err)
 	}
 	return nil
@@ -437,21 +423,13 @@ func (s *Store) Waiters(ctx context.Context, id string) ([]txnstate.Waiter, erro
 			"#st": attrStatus, "#cu": attrClaimedUntil, "#exp": attrExpiresAt,
 		},
 		values: map[string]types.AttributeValue{
-			":pending":  str(string(txnstate.WaiterPending)),
-			":resuming": str(string(txnstate.WaiterResuming)),
-			":nowms":    num(now.UnixMilli()),
-			":now":      num(now.Unix()),
+			":pending":  dynamo.String(string(txnstate.WaiterPending)),
+			":resuming": dynamo.String(string(txnstate.WaiterResuming)),
+			":nowms":    dynamo.Number(now.UnixMilli()),
+			":now":      dynamo.Number(now.Unix()),
 		},
 	}
-	var waiters []txnstate.Waiter
-	err := s.query(ctx, id, skWaiterPrefix, filter, func(item map[string]types.AttributeValue) error {
-		w, err := decodeWaiter(item)
-		if err != nil {
-			return err
-		}
-		waiters = append(waiters, w)
-		return nil
-	})
+	waiters, err := queryAll(ctx, s, id, skWaiterPrefix, filter, decodeWaiter)
 	if err != nil {
 		return nil, fmt.Errorf("list waiters: %w", err)
 	}
@@ -467,19 +445,15 @@ func (s *Store) ClaimWaiter(ctx context.Context, w txnstate.Waiter, now time.Tim
 	if err != nil {
 		return fmt.Errorf("claim waiter: %w", err)
 	}
-	u := newUpdate()
-	u.set(attrStatus, str(string(txnstate.WaiterResuming)))
-	u.set(attrClaimedUntil, num(now.Add(ClaimLease).UnixMilli()))
-	u.set(attrUpdatedAt, str(formatTime(now)))
-	st, cu := u.name(attrStatus), u.name(attrClaimedUntil)
-	cond := "attribute_exists(" + u.name(attrSK) + ") AND (" +
-		st + " = " + u.value(str(string(txnstate.WaiterPending))) + " OR (" +
-		st + " = " + u.value(str(string(txnstate.WaiterResuming))) + " AND " + cu + " < " + u.value(num(now.UnixMilli())) + "))"
-	_, err = s.client.UpdateItem(ctx, u.input(s.table, k, cond))
-	switch {
-	case isConditionFailed(err):
-		return fmt.Errorf("claim waiter: %w", txnstate.ErrClaimed)
-	case err != nil:
+	u := dynamo.NewUpdate()
+	u.SetValue(attrStatus, dynamo.String(string(txnstate.WaiterResuming)))
+	u.SetValue(attrClaimedUntil, dynamo.Number(now.Add(ClaimLease).UnixMilli()))
+	u.SetValue(attrUpdatedAt, dynamo.Time(now))
+	st, cu := u.Name(attrStatus), u.Name(attrClaimedUntil)
+	cond := "attribute_exists(" + u.Name(attrSK) + ") AND (" +
+		st + " = " + u.Value("pending", dynamo.String(string(txnstate.WaiterPending))) + " OR (" +
+		st + " = " + u.Value("resuming", dynamo.String(string(txnstate.WaiterResuming))) + " AND " + cu + " < " + u.Value("nowms", dynamo.Number(now.UnixMilli())) + "))"
+	if err := s.updateWaiter(ctx, u, k, cond); err != nil {
 		return fmt.Errorf("claim waiter: %w", err)
 	}
 	return nil
@@ -499,81 +473,24 @@ func (s *Store) FinishWaiter(ctx context.Context, w txnstate.Waiter, status txns
 	default:
 		return fmt.Errorf("finish waiter: %w: status %q is not pending, resumed or gone", ErrInvalidInput, status)
 	}
-	u := newUpdate()
-	u.set(attrStatus, str(string(status)))
-	u.set(attrUpdatedAt, str(formatTime(now)))
-	u.remove(attrClaimedUntil)
-	cond := u.name(attrStatus) + " = " + u.value(str(string(txnstate.WaiterResuming)))
-	_, err = s.client.UpdateItem(ctx, u.input(s.table, k, cond))
-	switch {
-	case isConditionFailed(err):
-		return fmt.Errorf("finish waiter: %w", txnstate.ErrClaimed)
-	case err != nil:
+	u := dynamo.NewUpdate()
+	u.SetValue(attrStatus, dynamo.String(string(status)))
+	u.SetValue(attrUpdatedAt, dynamo.Time(now))
+	u.Remove(attrClaimedUntil)
+	cond := u.Name(attrStatus) + " = " + u.Value("resuming", dynamo.String(string(txnstate.WaiterResuming)))
+	if err := s.updateWaiter(ctx, u, k, cond); err != nil {
 		return fmt.Errorf("finish waiter: %w", err)
 	}
 	return nil
 }
 
-// update collects the placeholders of one UpdateItem; DynamoDB refuses
-// placeholders a request does not use, so each is made on first use.
-type update struct {
-	names  map[string]string
-	values map[string]types.AttributeValue
-	sets   []string
-	rems   []string
-}
-
-func newUpdate() *update {
-	return &update{names: map[string]string{}, values: map[string]types.AttributeValue{}}
-}
-
-// name returns the placeholder of an attribute (every attribute goes
-// through one, which sidesteps reserved words such as status and state).
-func (u *update) name(attr string) string {
-	for p, a := range u.names {
-		if a == attr {
-			return p
-		}
+// updateWaiter sends one conditional update of a waiter. A refused
+// condition means another delivery claimed or finished the waiter, or it
+// is gone: txnstate.ErrClaimed.
+func (s *Store) updateWaiter(ctx context.Context, u *dynamo.Update, k map[string]types.AttributeValue, cond string) error {
+	_, err := s.client.UpdateItem(ctx, u.Input(s.table, k, cond))
+	if dynamo.IsConditionFailed(err) {
+		return txnstate.ErrClaimed
 	}
-	p := "#n" + strconv.Itoa(len(u.names))
-	u.names[p] = attr
-	return p
-}
-
-func (u *update) value(v types.AttributeValue) string {
-	p := ":v" + strconv.Itoa(len(u.values))
-	u.values[p] = v
-	return p
-}
-
-func (u *update) set(attr string, v types.AttributeValue) {
-	u.sets = append(u.sets, u.name(attr)+" = "+u.value(v))
-}
-
-func (u *update) remove(attr string) {
-	u.rems = append(u.rems, u.name(attr))
-}
-
-func (u *update) input(table string, k map[string]types.AttributeValue, cond string) *dynamodb.UpdateItemInput {
-	expr := ""
-	if len(u.sets) > 0 {
-		expr = "SET " + strings.Join(u.sets, ", ")
-	}
-	if len(u.rems) > 0 {
-		if expr != "" {
-			expr += " "
-		}
-		expr += "REMOVE " + strings.Join(u.rems, ", ")
-	}
-	in := &dynamodb.UpdateItemInput{
-		TableName:                aws.String(table),
-		Key:                      k,
-		UpdateExpression:         aws.String(expr),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: u.names,
-	}
-	if len(u.values) > 0 {
-		in.ExpressionAttributeValues = u.values
-	}
-	return in
+	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/testenv"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
 )
@@ -18,7 +19,7 @@ import (
 // fixture is one store on its own table in the shared moto server.
 type fixture struct {
 	store *Store
-	api   *CountingAPI
+	api   *dynamo.CountingClient
 }
 
 func newFixture(tb testing.TB) fixture {
@@ -28,7 +29,7 @@ func newFixture(tb testing.TB) fixture {
 	if err := CreateTable(context.Background(), client, table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
-	api := NewCountingAPI(client)
+	api := dynamo.NewCountingClient(client)
 	return fixture{store: New(api, table), api: api}
 }
 
@@ -222,12 +223,12 @@ func TestPut(t *testing.T) {
 		e := entry("put-s12", "put-o12", "paid", t0, t0)
 		f.api.Reset()
 		mustPut(t, f.store, e)
-		if c := f.api.Counts(); c != (RequestCounts{PutItem: 1, UpdateItem: 1}) {
+		if c := f.api.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1}) {
 			t.Errorf("first delivery: %+v", c)
 		}
 		f.api.Reset()
 		mustPut(t, f.store, e)
-		if c := f.api.Counts(); c != (RequestCounts{PutItem: 1, UpdateItem: 1}) {
+		if c := f.api.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1}) {
 			t.Errorf("repeated delivery: %+v", c)
 		}
 	})
