@@ -191,7 +191,15 @@ func newFixture() *fixture {
 	return f
 }
 
-func wantCode(t *testing.T, err error, code problem.Code, status int) *problem.Error {
+// wantCode fails the test unless err is the problem code with its status
+// and a detail sentence.
+func wantCode(t *testing.T, err error, code problem.Code, status int) {
+	t.Helper()
+	_ = problemOf(t, err, code, status)
+}
+
+// problemOf is wantCode returning the problem, for further checks.
+func problemOf(t *testing.T, err error, code problem.Code, status int) *problem.Error {
 	t.Helper()
 	var p *problem.Error
 	if !errors.As(err, &p) || p.Code != code || problem.StatusOf(p.Code) != status {
@@ -299,7 +307,7 @@ func TestOttusThrottleRefusal(t *testing.T) {
 		f := newFixture()
 		f.ottu.answer = refusedBy(refusal)
 		_, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1"})
-		p := wantCode(t, err, CodeThrottled, http.StatusTooManyRequests)
+		p := problemOf(t, err, CodeThrottled, http.StatusTooManyRequests)
 		if p.RetryAfter != 1200*time.Second || len(p.Ottu) == 0 {
 			t.Fatalf("problem %+v", p)
 		}
@@ -329,7 +337,7 @@ func TestOttusThrottleRefusal(t *testing.T) {
 		f := newFixture()
 		f.ottu.answer = refusedBy(&ottu.Error{Kind: ottu.KindUnavailable, StatusCode: http.StatusTooManyRequests})
 		_, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1"})
-		if p := wantCode(t, err, CodeThrottled, http.StatusTooManyRequests); p.RetryAfter != 0 || !strings.Contains(p.Detail, "named no time") {
+		if p := problemOf(t, err, CodeThrottled, http.StatusTooManyRequests); p.RetryAfter != 0 || !strings.Contains(p.Detail, "named no time") {
 			t.Fatalf("problem %+v", p)
 		}
 	})
@@ -383,7 +391,7 @@ func TestOttusMessagesBecomeProblems(t *testing.T) {
 			return nil, errors.New("secret-ish internals")
 		}
 		_, err := f.svc.Inquire(context.Background(), Request{SessionID: "sess-1"})
-		if p := wantCode(t, err, problem.CodeInternal, 500); strings.Contains(p.Detail, "secret-ish") {
+		if p := problemOf(t, err, problem.CodeInternal, 500); strings.Contains(p.Detail, "secret-ish") {
 			t.Fatalf("detail %q", p.Detail)
 		}
 	})
@@ -426,7 +434,7 @@ func TestDisclosureURL(t *testing.T) {
 			f.svc.WebhookURL = tc.webhookURL
 			_, err := f.svc.Inquire(context.Background(), tc.req)
 			if tc.code != "" {
-				p := wantCode(t, err, tc.code, problem.StatusOf(tc.code))
+				p := problemOf(t, err, tc.code, problem.StatusOf(tc.code))
 				if f.ottu.count() != 0 {
 					t.Fatal("Ottu was asked")
 				}

@@ -22,7 +22,7 @@ func TestOrderKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if !(OrderKey(tt.older) < OrderKey(tt.newer)) {
+			if OrderKey(tt.older) >= OrderKey(tt.newer) {
 				t.Fatalf("%s is not below %s", OrderKey(tt.older), OrderKey(tt.newer))
 			}
 		})
