@@ -107,5 +107,29 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("  curl -i %s/operations/demo-refund-1", u.API)
 	p("  # a direct invocation, as Step Functions would (AWS CLI v1: leave out --cli-binary-format)")
 	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --cli-binary-format raw-in-base64-out --payload '{"session_id":"demo-paid-kwd","amount":"1.000","tracking_key":"demo-refund-2"}' out.json`, u.API)
+	printWorkflows(p, s, u.API)
 	p("")
+}
+
+// printWorkflows tells how to run the refund workflow, when the template
+// has one.
+func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
+	machines := s.StateMachines()
+	if len(machines) == 0 {
+		return
+	}
+	p("")
+	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThreshold"])
+	for _, m := range machines {
+		p("  state machine  %s", m.ARN)
+	}
+	p("  # start one: 202 with its id and status URL")
+	p(`  curl -s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","reason":"damaged","refund_id":"demo-wf-1"}'`, api)
+	p("  # where it stands: waiting for its approval")
+	p("  curl -s %s/refund-workflows/demo-wf-1", api)
+	p("  # approve it; then GET again shows the result")
+	p(`  curl -s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, api)
+	p("  # the execution history, every attempt (AWS CLI)")
+	p("  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions get-execution-history --endpoint-url %s --region us-east-1 --execution-arn %s:demo-wf-1",
+		s.URLs().Moto, strings.Replace(machines[0].ARN, ":stateMachine:", ":execution:", 1))
 }

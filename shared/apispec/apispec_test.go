@@ -224,6 +224,9 @@ func TestTemplateSettings(t *testing.T) {
 		refs["OttuApiSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-AbCdEf"
 		refs["OttuWebhookSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-webhook-AbCdEf"
 		refs["AWS::Region"] = "me-south-1"
+		refs["AWS::Partition"] = "aws"
+		refs["AWS::AccountId"] = "123456789012"
+		refs["AWS::StackName"] = "ottu"
 		for _, tb := range tpl.Tables {
 			refs[tb.LogicalID] = tb.LogicalID
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -376,7 +377,7 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 		t.Fatalf("start the local stack with template.yaml: %v", err)
 	}
 	defer stack.Close()
-	for _, spec := range liveTransactions {
+	for _, spec := range append(liveTransactions, workflowTransactions...) {
 		if _, err := stack.Sandbox().CreateTransaction(spec); err != nil {
 			t.Fatalf("create sandbox transaction %s: %v", spec.SessionID, err)
 		}
@@ -390,7 +391,7 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 	}
 	l := &liveAPI{ctx: ctx, api: stack.URLs().API, stack: stack, router: router, types: problemTypes(t, doc),
 		client: &http.Client{Timeout: time.Minute}}
-	for _, tc := range append(liveCases(), webhookLiveCases()...) {
+	for _, tc := range slices.Concat(liveCases(), webhookLiveCases(), workflowLiveCases()) {
 		t.Run(tc.name, func(t *testing.T) { l.check(t, tc) })
 	}
 }

@@ -372,6 +372,12 @@ func TestEventsFixtures(t *testing.T) {
 			t.Run(name+" is accepted by the real handler", func(t *testing.T) { checkWebhookEvent(t, f) })
 			continue
 		}
+		if strings.HasPrefix(name, "refund-workflow") || strings.HasPrefix(name, "refund-approval") {
+			// The refund workflow's samples need Step Functions running the
+			// workflow: cmd/local's TestEventSamplesRunInAnyOrder runs them
+			// against the local stack.
+			continue
+		}
 		t.Run(name+" is accepted by the real handler", func(t *testing.T) {
 			s := newStack(t) // each event acts on the demo transactions afresh
 			op, err := ottu.ParseOperation(strings.SplitN(name, "-", 2)[0])

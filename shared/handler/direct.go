@@ -7,17 +7,47 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
-// DirectResult is what a direct invocation returns on success.
+// DirectResult is what a direct invocation returns on success. Besides
+// Ottu's body it names, always present (null when Ottu's answer has none),
+// what a workflow reads from it, so that no state depends on a path that
+// may be missing: Ottu's reference number, the amount Ottu operated on,
+// the currency and the child transaction's state (refunded,
+// refund_queued, …).
 type DirectResult struct {
-	TrackingKey string          `json:"tracking_key"`
-	Operation   string          `json:"operation"`
-	Result      string          `json:"result"`
-	Replayed    bool            `json:"replayed"`
-	Ottu        json.RawMessage `json:"ottu"`
+	TrackingKey     string          `json:"tracking_key"`
+	Operation       string          `json:"operation"`
+	Result          string          `json:"result"`
+	Replayed        bool            `json:"replayed"`
+	ReferenceNumber *string         `json:"reference_number"`
+	Amount          *string         `json:"amount"`
+	CurrencyCode    *string         `json:"currency_code"`
+	State           *string         `json:"state"`
+	Ottu            json.RawMessage `json:"ottu"`
+}
+
+// summarize fills the named members from Ottu's answer; an amount that is
+// not a decimal amount stays null.
+func (r *DirectResult) summarize() {
+	var body struct {
+		ReferenceNumber string          `json:"reference_number"`
+		Amount          json.RawMessage `json:"amount"`
+		Txn             struct {
+			CurrencyCode string `json:"currency_code"`
+			State        string `json:"state"`
+		} `json:"txn"`
+	}
+	if json.Unmarshal(r.Ottu, &body) != nil {
+		return
+	}
+	r.ReferenceNumber, r.CurrencyCode, r.State = nullable(body.ReferenceNumber), nullable(body.Txn.CurrencyCode), nullable(body.Txn.State)
+	if d, ok, err := amount.ParseJSON(body.Amount); ok && err == nil {
+		r.Amount = nullable(amount.Format(d))
+	}
 }
 
 // Direct handles a direct invocation (Step Functions, other AWS code):
@@ -48,11 +78,13 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 		return nil, problem.Typed(err)
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "operation done", slog.Bool("replayed", res.Replayed), slog.String("result", res.OttuResult))
-	return &DirectResult{
+	out := &DirectResult{
 		TrackingKey: res.TrackingKey,
 		Operation:   string(res.Operation),
 		Result:      res.OttuResult,
 		Replayed:    res.Replayed,
 		Ottu:        res.Body,
-	}, nil
+	}
+	out.summarize()
+	return out, nil
 }

@@ -40,6 +40,16 @@ type RecordView struct {
 	Ottu        json.RawMessage  `json:"ottu"`
 	// OttuInquiry is Ottu's read-only view of the operation, on refresh.
 	OttuInquiry json.RawMessage `json:"ottu_inquiry,omitempty"`
+	// OttuInquiryThrottled replaces OttuInquiry when Ottu's inquiry
+	// throttle refused the refresh: the record is as stored.
+	OttuInquiryThrottled *ThrottledView `json:"ottu_inquiry_throttled,omitempty"`
+}
+
+// ThrottledView says a refresh was refused by Ottu's inquiry throttle.
+type ThrottledView struct {
+	Detail string `json:"detail"`
+	// RetryAfterSeconds is Ottu's Retry-After; absent when it named none.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
 }
 
 // Invoke is the Lambda entry point: GET /operations/{tracking_key} through
@@ -127,6 +137,9 @@ func viewOf(rec *operation.Record) RecordView {
 	}
 	if len(view.OttuInquiry) > 0 && !json.Valid(view.OttuInquiry) {
 		view.OttuInquiry = json.RawMessage("null")
+	}
+	if t := rec.InquiryThrottled; t != nil {
+		view.OttuInquiryThrottled = &ThrottledView{Detail: t.Detail, RetryAfterSeconds: problem.RetryAfterSeconds(t.RetryAfter)}
 	}
 	return view
 }

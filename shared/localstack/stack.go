@@ -83,6 +83,13 @@ type Options struct {
 	// start, which builds every function on a cold cache, is not a silent
 	// minute; nil is silent.
 	Progress io.Writer
+	// Parameters override template parameters, over LocalParameters (the
+	// refund workflow's short local waits); they reach the functions'
+	// environment and the state machines' DefinitionSubstitutions alike.
+	Parameters map[string]string
+	// FunctionEnv overrides (or adds) environment variables of every
+	// function, such as a short LEASE_GRACE for a test.
+	FunctionEnv map[string]string
 }
 
 func (o Options) withDefaults() Options {
@@ -142,6 +149,11 @@ type Stack struct {
 	functions functionSet
 	logger    *slog.Logger
 	progress  io.Writer
+	// params are the template's parameters as this stack sets them;
+	// functionEnv overrides the functions' environment.
+	params        map[string]string
+	functionEnv   map[string]string
+	stateMachines []StateMachine
 
 	moto       *testenv.Moto
 	sandbox    *sandbox.Server
@@ -161,7 +173,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the template: %w", err)
 	}
-	s := &Stack{tables: map[string]string{}, functions: functionSet{}, logger: opts.Logger, progress: opts.Progress}
+	s := &Stack{tables: map[string]string{}, functions: functionSet{}, logger: opts.Logger, progress: opts.Progress, functionEnv: opts.FunctionEnv}
+	if s.params, err = parameters(tmpl, opts.Parameters); err != nil {
+		return nil, err
+	}
 	s.background, s.stop = context.WithCancel(context.Background())
 	if err := s.start(ctx, opts, tmpl); err != nil {
 		s.Close()
@@ -229,6 +244,9 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.step("function binaries built in %s", time.Since(buildStart).Round(100*time.Millisecond))
 
 	refs := s.refs(tmpl)
+	if err := s.createStateMachines(ctx, filepath.Dir(opts.Template), tmpl, refs); err != nil {
+		return err
+	}
 	sink := newLineSink(opts.FunctionOutput)
 	var routes []apiRoute
 	s.step("starting the function runtimes… (%d)", len(tmpl.Functions))
@@ -264,6 +282,14 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
 	mux.Handle("/", newAPIGateway(routes, s.functions, opts.Logger))
 	s.serve(apiLn, mux)
+	// Once the Invoke API serves: moto's Step Functions engine calls the
+	// workflow's functions through it.
+	if s.functions.Has(demoWorkflowFunction) && s.functions.Has(demoApprovalFunction) && len(s.stateMachines) > 0 {
+		s.step("starting the demo refund workflow (it waits for an approval)…")
+		if err := s.seedDemoWorkflow(ctx); err != nil {
+			return err
+		}
+	}
 	s.step("ready: merchant API and Lambda Invoke API on %s", s.urls.API)
 	opts.Logger.Info("local stack started", "api", s.urls.API, "sandbox", s.urls.Sandbox, "moto", s.urls.Moto,
 		"functions", slices.Sorted(maps.Keys(s.functions)))
@@ -408,7 +434,7 @@ func createTable(ctx context.Context, ddb *dynamodb.Client, t samtemplate.Table)
 // locally: parameter defaults, the local table names and secret ARNs, the
 // sandbox as Ottu's host, and pseudo parameters.
 func (s *Stack) refs(tmpl *samtemplate.Template) map[string]string {
-	refs := tmpl.ParameterDefaults()
+	refs := maps.Clone(s.params)
 	refs["AWS::Region"] = localRegion
 	refs["AWS::AccountId"] = localAccountID
 	refs["AWS::Partition"] = "aws"
@@ -461,6 +487,7 @@ func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, tas
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"PUBLIC_BASE_URL":                 s.urls.API,
 	})
+	maps.Copy(vars, s.functionEnv)
 	env := make([]string, 0, len(vars))
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
@@ -487,10 +514,12 @@ func (s *Stack) seedDemo(ctx context.Context) error {
 			return err
 		}
 	}
-	if !s.functions.Has(demoRecordFunction) {
-		return nil
+	if s.functions.Has(demoRecordFunction) {
+		if err := s.seedDemoRecord(ctx); err != nil {
+			return err
+		}
 	}
-	return s.seedDemoRecord(ctx)
+	return nil
 }
 
 // demoInquiryFunction is the function seedDemoInquiry asks through.

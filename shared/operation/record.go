@@ -56,6 +56,17 @@ type Record struct {
 	// transaction in an inquiry answer) when the record was read with
 	// refresh; it is not stored.
 	Inquiry json.RawMessage
+	// InquiryThrottled is set, instead of Inquiry, when a refresh was
+	// asked for and Ottu's inquiry throttle refused it; not stored.
+	InquiryThrottled *InquiryThrottle
+}
+
+// InquiryThrottle is a refresh Ottu's inquiry throttle refused.
+type InquiryThrottle struct {
+	// Detail is a sentence saying so; RetryAfter is Ottu's Retry-After
+	// (zero when it named none).
+	Detail     string
+	RetryAfter time.Duration
 }
 
 // Claim asks for the lease on a Tracking-Key before calling Ottu.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -348,6 +350,14 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 		return nil, &problem.Error{Code: problem.CodeInvalidRequest, TrackingKey: key, Detail: "refresh is not available in this function; read the record without it."}
 	}
 	inq, err := s.Inquiry.Inquiry(ctx, ottu.InquiryRequest{SessionID: rec.SessionID, OrderNo: rec.OrderNo})
+	if t := throttled(err); t != nil {
+		// Ottu's throttle turned the inquiry away, and nothing was asked
+		// (nor counted against the transaction's inquiries): the record as
+		// stored is the answer, so a workflow polling a queued refund reads
+		// "not settled yet" and waits on, instead of failing.
+		rec.InquiryThrottled = t
+		return rec, nil
+	}
 	if err != nil {
 		return nil, inquiryError(rec, err)
 	}
@@ -382,6 +392,20 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 		rec.OttuStatus, rec.OttuBody = st.OttuStatus, st.OttuBody
 	}
 	return rec, nil
+}
+
+// throttled reads Ottu's refusal of an inquiry by its throttle (429).
+func throttled(err error) *InquiryThrottle {
+	var oe *ottu.Error
+	if !errors.As(err, &oe) || oe.StatusCode != http.StatusTooManyRequests {
+		return nil
+	}
+	t := &InquiryThrottle{Detail: "Ottu's inquiry throttle refused the inquiry (none in a transaction's first 10 minutes, then one per 30 minutes, at most 3), so Ottu was not asked: this is the record as stored."}
+	if secs, err := strconv.Atoi(strings.TrimSpace(oe.RetryAfter)); err == nil && secs > 0 && secs <= 86400 {
+		t.RetryAfter = time.Duration(secs) * time.Second
+		t.Detail += fmt.Sprintf(" Ottu answers an inquiry of it again in %d seconds.", secs)
+	}
+	return t
 }
 
 // inquiryError maps a failed inquiry; nothing was done either way.

@@ -1,6 +1,7 @@
 // Package samtemplate reads the parts of an AWS SAM template the project
 // runs by itself: functions (with Globals merged), their HTTP routes, the
-// DynamoDB tables, parameters and outputs. The local stack starts from it,
+// DynamoDB tables, state machines defined by a file, parameters and
+// outputs. The local stack starts from it,
 // so template.yaml stays the one place these facts are written down.
 package samtemplate
 
@@ -29,7 +30,9 @@ type Template struct {
 	Tables    []Table
 	// HTTPAPIs lists the logical ids of the AWS::Serverless::HttpApi resources.
 	HTTPAPIs []string
-	Outputs  map[string]Output
+	// StateMachines are the AWS::Serverless::StateMachine resources.
+	StateMachines []StateMachine
+	Outputs       map[string]Output
 }
 
 // Parameter is one entry of the Parameters section.
@@ -167,6 +170,12 @@ func (p *parser) template() (*Template, error) {
 			t.Tables = append(t.Tables, tb)
 		case "AWS::Serverless::HttpApi":
 			t.HTTPAPIs = append(t.HTTPAPIs, id)
+		case "AWS::Serverless::StateMachine":
+			sm, err := parseStateMachine(id, r)
+			if err != nil {
+				return nil, fmt.Errorf("state machine %s: %w", id, err)
+			}
+			t.StateMachines = append(t.StateMachines, sm)
 		}
 	}
 	if t.Outputs, err = parseOutputs(p.doc.get("Outputs")); err != nil {

@@ -14,6 +14,16 @@ const (
 // events/inquiry-result-apigw.json has a stored result to read.
 const DemoInquirySessionID = "demo-events-inquiry-result"
 
+// The demo refund workflow the local stack starts at start-up, above the
+// local approval threshold, so that events/refund-workflow-read-apigw.json
+// and events/refund-approval-apigw.json find a workflow waiting for its
+// approval on a fresh stack.
+const (
+	DemoWorkflowID        = "demo-events-workflow-approval"
+	DemoWorkflowSessionID = "demo-events-refund-workflow-approval"
+	DemoWorkflowAmount    = "75.000"
+)
+
 // DemoAgeMinutes is how old every demo transaction is made: past inquiry's
 // first 10 minutes (Ottu's throttle), so each can be inquired at once.
 const DemoAgeMinutes = 15
@@ -56,6 +66,12 @@ func DemoTransactions() []TransactionSpec {
 		// events/webhook-apigw.json is a disclosure of this one, signed with
 		// the default webhook key (DefaultWebhookKey).
 		{SessionID: "demo-events-webhook", OrderNo: "demo-order-23", Amount: "5.000", CurrencyCode: "KWD", State: StateAttempted, PGCode: "kpay"},
+		// Refund workflows: the README's walk (a refund under the local
+		// approval threshold and one above it), the start sample, and the
+		// workflow the local stack starts to wait for an approval.
+		{SessionID: "demo-workflow-paid", OrderNo: "demo-order-24", Amount: "200.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
+		{SessionID: "demo-events-refund-workflow-http", OrderNo: "demo-order-25", Amount: "100.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
+		{SessionID: DemoWorkflowSessionID, OrderNo: "demo-order-26", Amount: "100.000", CurrencyCode: "KWD", State: StatePaid, PGCode: "mpgs"},
 	}
 	for i := range specs {
 		specs[i].AgeMinutes = DemoAgeMinutes

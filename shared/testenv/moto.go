@@ -7,12 +7,14 @@ package testenv
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +44,16 @@ type Moto struct {
 	Direct string
 	cmd    *exec.Cmd
 	server *http.Server
+	// patchDir holds sitecustomize.py while moto runs.
+	patchDir string
 }
+
+// sitecustomize works around getmoto/moto#10077 (moto 5.2.1): without it
+// every StartExecution after the first fails with a 500. moto_server loads
+// it at start from its PYTHONPATH; see the file for what it changes.
+//
+//go:embed motopatch/sitecustomize.py
+var sitecustomize []byte
 
 // errPortTaken marks a start that failed because the port was in use.
 var errPortTaken = errors.New("port taken")
@@ -131,18 +142,29 @@ func startMoto(ctx context.Context, bin, host, port string, opts MotoOptions) (*
 	cmd := exec.Command(bin, "-H", host, "-p", port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
+	var patchDir string
 	if opts.LambdaPort > 0 {
 		// moto_server's own port is -p; MOTO_PORT is only where its Step
 		// Functions engine sends Lambda invocations.
 		cmd.Env = append(cmd.Env, "MOTO_PORT="+strconv.Itoa(opts.LambdaPort))
+		var err error
+		if patchDir, err = writePatch(); err != nil {
+			return nil, err
+		}
+		path := patchDir
+		if prev := os.Getenv("PYTHONPATH"); prev != "" {
+			path += string(os.PathListSeparator) + prev
+		}
+		cmd.Env = append(cmd.Env, "PYTHONPATH="+path)
 	}
 	if os.Getenv("TESTENV_VERBOSE") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	}
 	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(patchDir)
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	m := &Moto{Direct: "http://" + net.JoinHostPort(host, port), cmd: cmd}
+	m := &Moto{Direct: "http://" + net.JoinHostPort(host, port), cmd: cmd, patchDir: patchDir}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -154,6 +176,7 @@ func startMoto(ctx context.Context, bin, host, port string, opts MotoOptions) (*
 		}
 		select {
 		case err := <-exited:
+			_ = os.RemoveAll(patchDir)
 			return nil, fmt.Errorf("moto_server exited before it answered (is port %s free?): %w: %w", port, errPortTaken, err)
 		case <-ctx.Done():
 			m.Stop()
@@ -195,6 +218,23 @@ func (m *Moto) Stop() {
 	if m.cmd != nil && m.cmd.Process != nil {
 		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 	}
+	if m.patchDir != "" {
+		_ = os.RemoveAll(m.patchDir)
+	}
+}
+
+// writePatch writes sitecustomize.py into a directory of its own for
+// moto_server's PYTHONPATH.
+func writePatch() (string, error) {
+	dir, err := os.MkdirTemp("", "testenv-moto-*")
+	if err != nil {
+		return "", fmt.Errorf("make a directory for moto's Step Functions patch: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), sitecustomize, 0o600); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", fmt.Errorf("write moto's Step Functions patch: %w", err)
+	}
+	return dir, nil
 }
 
 // AWSConfig is an SDK configuration that talks to this server with dummy

@@ -1,0 +1,194 @@
+package refundflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/problem"
+)
+
+// Request is what starts a refund workflow: the transaction, the amount
+// (absent: Ottu refunds what is left), the merchant's reason and its own
+// refund id.
+type Request struct {
+	SessionID string
+	OrderNo   string
+	// Amount is nil when Ottu is to refund the whole remaining amount;
+	// AmountText is its decimal text as sent.
+	Amount     *decimal.Decimal
+	AmountText string
+	Reason     string
+	RefundID   string
+}
+
+// Limits of the request's free text.
+const (
+	MaxReasonLength = 500
+	maxIDLength     = 255
+)
+
+// RequestFields are the members a request may have.
+var RequestFields = []string{"session_id", "order_no", "amount", "reason", "refund_id"}
+
+// idPattern is what names an execution: Step Functions allows no spaces,
+// brackets, wildcards or punctuation such as : / # in execution names, and
+// at most 80 characters.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
+
+// ValidWorkflowID reports whether id can name a workflow (a refund_id, or
+// the id of GET /refund-workflows/{id}).
+func ValidWorkflowID(id string) bool { return idPattern.MatchString(id) }
+
+// TrackingKeyPrefix starts every Tracking-Key a workflow refunds with.
+const TrackingKeyPrefix = "refund-workflow-"
+
+// TrackingKeyFor is the Tracking-Key of a workflow: from the merchant's
+// refund_id when given, so that the same refund started twice is one
+// refund at Ottu, else from the workflow (execution) id.
+func TrackingKeyFor(workflowID, refundID string) string {
+	if refundID != "" {
+		return TrackingKeyPrefix + refundID
+	}
+	return TrackingKeyPrefix + workflowID
+}
+
+// ParseRequest reads a request strictly: a JSON object of RequestFields,
+// strings where strings are due, the amount read exactly (a decimal string
+// or a JSON number, never through a float).
+func ParseRequest(body []byte) (Request, error) {
+	var req Request
+	body = bytes.TrimSpace(body)
+	example := `{"session_id": "…", "amount": "2.500", "refund_id": "R-1001"}`
+	if len(body) == 0 || body[0] != '{' {
+		return req, &problem.Error{Code: problem.CodeInvalidRequest, Detail: "The request is not a JSON object; send one such as " + example + "."}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return req, &problem.Error{Code: problem.CodeInvalidRequest, Detail: "The request is not valid JSON; send an object such as " + example + "."}
+	}
+	var unknown []string
+	for k := range fields {
+		if !slices.Contains(RequestFields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		e := &problem.Error{Code: problem.CodeUnknownField,
+			Detail: fmt.Sprintf("Unknown field %s; a refund workflow takes %s.", quote(unknown), quote(RequestFields))}
+		for _, f := range unknown {
+			e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
+		}
+		return req, e
+	}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}} {
+		if *f.dst, err = text(fields, f.name); err != nil {
+			return req, err
+		}
+	}
+	if raw, ok := fields["amount"]; ok {
+		d, ok, err := amount.ParseJSON(raw)
+		if err != nil || !ok {
+			return req, problem.Invalid(problem.CodeInvalidAmount, "amount",
+				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500"; leave it out to refund everything left.`)
+		}
+		req.Amount = &d
+		req.AmountText = strings.Trim(string(bytes.TrimSpace(raw)), `"`)
+	}
+	return req, req.Validate()
+}
+
+// Validate checks what ParseRequest cannot see in one field alone.
+func (r Request) Validate() error {
+	switch {
+	case r.SessionID == "" && r.OrderNo == "":
+		return problem.Invalid(problem.CodeInvalidRequest, "session_id",
+			`Name the payment to refund: send session_id or order_no, such as {"session_id": "…", "amount": "2.500"}.`)
+	case r.RefundID != "" && !ValidWorkflowID(r.RefundID):
+		return problem.Invalid(problem.CodeInvalidRequest, "refund_id",
+			"refund_id must be 1 to 80 letters, digits, '.', '_' or '-', starting with a letter or digit: it names the workflow, and the same refund_id is the same refund.")
+	case utf8.RuneCountInString(r.Reason) > MaxReasonLength:
+		return problem.Invalid(problem.CodeInvalidRequest, "reason", fmt.Sprintf("reason is longer than %d characters; shorten it.", MaxReasonLength))
+	}
+	for _, f := range []struct{ name, v string }{{"session_id", r.SessionID}, {"order_no", r.OrderNo}} {
+		if len(f.v) > maxIDLength || strings.TrimSpace(f.v) != f.v {
+			return problem.Invalid(problem.CodeInvalidRequest, f.name,
+				fmt.Sprintf("%s must be at most %d characters with no leading or trailing spaces, exactly as Ottu gave it.", f.name, maxIDLength))
+		}
+	}
+	if strings.IndexFunc(r.Reason, func(c rune) bool { return unicode.IsControl(c) && c != '\n' }) >= 0 {
+		return problem.Invalid(problem.CodeInvalidRequest, "reason", "reason may not contain control characters other than new lines.")
+	}
+	return nil
+}
+
+// Same reports whether two requests ask for the same refund: the same
+// transaction, the same amount (by value: "2.5" is "2.500") and the same
+// refund_id. The reason is not compared: it changes nothing at Ottu.
+func (r Request) Same(o Request) bool {
+	if r.SessionID != o.SessionID || r.OrderNo != o.OrderNo || r.RefundID != o.RefundID || (r.Amount == nil) != (o.Amount == nil) {
+		return false
+	}
+	return r.Amount == nil || r.Amount.Equal(*o.Amount)
+}
+
+// Describe names the refund for a sentence: "2.500 of session_id s-1".
+func (r Request) Describe() string {
+	what := "everything left"
+	if r.Amount != nil {
+		what = r.AmountText
+	}
+	if r.SessionID != "" {
+		return fmt.Sprintf("%s of session_id %q", what, r.SessionID)
+	}
+	return fmt.Sprintf("%s of order_no %q", what, r.OrderNo)
+}
+
+// MarshalJSON writes the request as the workflow's input: only the members
+// given, the amount as its decimal text.
+func (r Request) MarshalJSON() ([]byte, error) {
+	m := map[string]string{}
+	for k, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo, "amount": r.AmountText, "reason": r.Reason, "refund_id": r.RefundID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// text reads an optional string member; null or absent is "".
+func text(fields map[string]json.RawMessage, name string) (string, error) {
+	raw, ok := fields[name]
+	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" must be a string.")
+	}
+	if s == "" {
+		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
+	}
+	return s, nil
+}
+
+func quote(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = `"` + n + `"`
+	}
+	return strings.Join(q, ", ")
+}
