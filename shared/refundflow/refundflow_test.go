@@ -2,6 +2,7 @@ package refundflow
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -101,9 +102,7 @@ func TestPrepare(t *testing.T) {
 }
 
 func asProblem(err error, target **problem.Error) bool {
-	pe, ok := err.(*problem.Error)
-	*target = pe
-	return ok
+	return errors.As(err, target)
 }
 
 func TestSameRefund(t *testing.T) {

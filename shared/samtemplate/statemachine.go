@@ -46,7 +46,7 @@ func parseStateMachine(id string, r *object) (StateMachine, error) {
 	sm.DefinitionURI = path.Clean(uri)
 	var err error
 	if sm.Name, err = toValue(props.get("Name")); err != nil {
-		return sm, fmt.Errorf("Name: %w", err)
+		return sm, fmt.Errorf("the Name property: %w", err)
 	}
 	if subs := props.get("DefinitionSubstitutions"); subs != nil {
 		o, ok := subs.(*object)
