@@ -7,7 +7,8 @@ FUZZTIME ?= 20s
 # Lambda build flags (SAM BuildMethod: makefile calls build-<LogicalId>).
 LAMBDA_GOOS ?= linux
 LAMBDA_GOARCH ?= arm64
-LAMBDA_BUILD := CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w"
+LAMBDA_TAGS := lambda.norpc
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags "-s -w"
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
 .PHONY: local test deps lint fuzz bench build clean sandbox
@@ -49,8 +50,13 @@ fuzz:
 	  done; \
 	done
 
-## bench: benchmarks (speed and memory targets live here, not in tests)
-bench:
+## bench: the one report of BENCHMARKS.md (a few minutes, loopback only): CPU per request beside the floor, warm latency, cold starts, memory, bootstrap sizes, AWS requests per path
+bench: deps
+	$(GO) run -tags $(LAMBDA_TAGS) ./cmd/bench
+
+## bench-micro: the Go benchmarks of bench/*.sh (client, function and webhook overhead with instant stand-ins, bootstrap sizes)
+.PHONY: bench-micro
+bench-micro:
 	@set -e; for s in bench/*.sh; do echo "== $$s"; bash $$s; done
 
 ## build: every function's bootstrap for linux/arm64 into build/<name>/

@@ -109,6 +109,10 @@ type process struct {
 	ready   bool // has asked for its first invocation
 	current *invocation
 	initErr *FunctionError
+
+	// started is when the process was started and readyAt when it first
+	// asked for an invocation (its init); the cold-start benchmark reads them.
+	started, readyAt time.Time
 }
 
 func (p *process) kill() {
@@ -266,6 +270,7 @@ func (p *pool) spawnLocked() error {
 	// dies with the stack even when the stack is killed outright.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = time.Second
+	proc.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = proc.srv.Close()
 		return fmt.Errorf("start %s: %w", p.cfg.Binary, err)
@@ -371,6 +376,7 @@ func (p *pool) next(proc *process, w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if !proc.ready {
 		proc.ready = true
+		proc.readyAt = time.Now()
 		p.starting--
 	}
 	if prev := proc.current; prev != nil {

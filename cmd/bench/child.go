@@ -1,0 +1,395 @@
+package main
+
+// The measured side of the CPU section: a child process that runs either
+// the refund function's handler, wired by app.OperationHandler exactly as
+// functions/refund/main.go wires it, or the floor (a bare net/http client
+// making the same round trips to the same servers). The servers live in the
+// parent, so the child's getrusage is the client's CPU alone.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/dynamo"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+)
+
+// childResult is what a child reports: CPU (user+system, every thread)
+// and wall time per request of each path.
+type childResult struct {
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+	FirstCPUNs      float64 `json:"first_cpu_ns"`
+	ReplayCPUNs     float64 `json:"replay_cpu_ns"`
+	FirstWallNs     float64 `json:"first_wall_ns"`
+	ReplayWallNs    float64 `json:"replay_wall_ns"`
+	FirstRequests   int     `json:"first_requests"`
+	ReplayRequests  int     `json:"replay_requests"`
+	FirstAllocs     float64 `json:"first_allocs"`
+	ReplayAllocs    float64 `json:"replay_allocs"`
+	InitCPUNs       float64 `json:"init_cpu_ns"`
+	FirstRequestCPU float64 `json:"first_request_cpu_ns"`
+}
+
+// childArgs are the child's settings, passed as environment variables so
+// the function child's environment is exactly a function's.
+type childArgs struct {
+	mode       string // function | floor
+	n, warm    int
+	session    string // sandbox transaction to refund 0.001 of
+	prefix     string // tracking key prefix, unique per child
+	profile    string // CPU profile of the measured loops, if set
+	profPath   string // first | replay | both
+	ottuURL    string // floor: the sandbox
+	ottuKey    string // floor: its API key
+	motoURL    string // floor: DynamoDB endpoint
+	table      string // floor: the Tracking-Key table
+	resultFile string
+}
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func runChild() error {
+	a := childArgs{
+		mode: os.Getenv("BENCH_MODE"), session: os.Getenv("BENCH_SESSION"), prefix: os.Getenv("BENCH_PREFIX"),
+		profile: os.Getenv("BENCH_PROFILE"), profPath: os.Getenv("BENCH_PROFILE_PATH"),
+		ottuURL: os.Getenv("BENCH_OTTU_URL"), ottuKey: os.Getenv("BENCH_OTTU_KEY"),
+		motoURL: os.Getenv("AWS_ENDPOINT_URL"), table: os.Getenv("TRACKING_KEYS_TABLE"),
+		resultFile: os.Getenv("BENCH_RESULT"),
+	}
+	a.n, _ = strconv.Atoi(os.Getenv("BENCH_N"))
+	a.warm, _ = strconv.Atoi(os.Getenv("BENCH_WARM"))
+	initStart := cpuNow()
+	var r requester
+	var err error
+	switch a.mode {
+	case "function":
+		r, err = newFunctionRequester()
+	case "floor":
+		r = newFloorRequester(a)
+	case "sdk":
+		r, err = newSDKRequester(a)
+	default:
+		err = fmt.Errorf("BENCH_MODE %q: want function or floor", a.mode)
+	}
+	if err != nil {
+		return err
+	}
+	res := childResult{GOMAXPROCS: runtime.GOMAXPROCS(0), FirstRequests: a.n, ReplayRequests: a.n}
+	res.InitCPUNs = float64(cpuNow() - initStart)
+	ctx := context.Background()
+	key := func(kind string, i int) string { return fmt.Sprintf("%s-%s-%d", a.prefix, kind, i) }
+
+	// The first request of the process pays for the secret and the
+	// connections; it is reported apart and left out of the warm figures.
+	c0 := cpuNow()
+	if err := r.first(ctx, key("cold", 0), a.session); err != nil {
+		return err
+	}
+	res.FirstRequestCPU = float64(cpuNow() - c0)
+	for i := range a.warm {
+		if err := r.first(ctx, key("warm", i), a.session); err != nil {
+			return err
+		}
+		if err := r.replay(ctx, key("warm", i), a.session); err != nil {
+			return err
+		}
+	}
+	replayKey := key("warm", 0)
+	runtime.GC()
+
+	var stop func()
+	if a.profile != "" {
+		f, err := os.Create(a.profile)
+		if err != nil {
+			return err
+		}
+		stop = func() { pprof.StopCPUProfile(); _ = f.Close() }
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	measure := func(do func(i int) error) (cpu, wall, allocs float64, err error) {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		c, w := cpuNow(), time.Now()
+		for i := range a.n {
+			if err := do(i); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		cpu, wall = float64(cpuNow()-c)/float64(a.n), float64(time.Since(w))/float64(a.n)
+		runtime.ReadMemStats(&m1)
+		return cpu, wall, float64(m1.Mallocs-m0.Mallocs) / float64(a.n), nil
+	}
+	if a.profPath != "replay" {
+		if res.FirstCPUNs, res.FirstWallNs, res.FirstAllocs, err = measure(func(i int) error { return r.first(ctx, key("first", i), a.session) }); err != nil {
+			return err
+		}
+	}
+	if a.profPath != "first" {
+		if res.ReplayCPUNs, res.ReplayWallNs, res.ReplayAllocs, err = measure(func(int) error { return r.replay(ctx, replayKey, a.session) }); err != nil {
+			return err
+		}
+	}
+	if stop != nil {
+		stop()
+	}
+	out, _ := json.Marshal(res)
+	return os.WriteFile(a.resultFile, out, 0o600)
+}
+
+// requester makes one first refund or one replay.
+type requester interface {
+	first(ctx context.Context, key, session string) error
+	replay(ctx context.Context, key, session string) error
+}
+
+// functionRequester calls the refund function's handler as the Lambda
+// runtime does: an API Gateway event as raw JSON into Invoke.
+type functionRequester struct {
+	invoke func(context.Context, json.RawMessage) (any, error)
+}
+
+func newFunctionRequester() (*functionRequester, error) {
+	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &functionRequester{invoke: h.Invoke}, nil
+}
+
+func refundEvent(key, session string) json.RawMessage {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /operations/refund", RawPath: "/operations/refund",
+		Headers: map[string]string{"content-type": "application/json", "tracking-key": key},
+		Body:    `{"session_id":"` + session + `","amount":"0.001"}`}
+	ev.RequestContext.HTTP.Method = "POST"
+	ev.RequestContext.RequestID = "bench-" + key
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+func (f *functionRequester) call(ctx context.Context, key, session string, replayed bool) error {
+	out, err := f.invoke(ctx, refundEvent(key, session))
+	if err != nil {
+		return err
+	}
+	resp := out.(events.APIGatewayV2HTTPResponse)
+	if resp.StatusCode != 200 || (resp.Headers["Idempotent-Replayed"] == "true") != replayed {
+		return fmt.Errorf("refund %s: %d %v %s", key, resp.StatusCode, resp.Headers, resp.Body)
+	}
+	return nil
+}
+
+func (f *functionRequester) first(ctx context.Context, key, session string) error {
+	return f.call(ctx, key, session, false)
+}
+
+func (f *functionRequester) replay(ctx context.Context, key, session string) error {
+	return f.call(ctx, key, session, true)
+}
+
+// sdkRequester makes the floor's round trips with DynamoDB through the
+// SDK client as app builds it (and Ottu through bare net/http): what the
+// SDK alone costs, with none of our code.
+type sdkRequester struct {
+	*floorRequester
+	ddb *dynamodb.Client
+}
+
+func newSDKRequester(a childArgs) (*sdkRequester, error) {
+	// As app builds it from Lambda's environment.
+	cfg := aws.Config{Region: os.Getenv("AWS_REGION"), BaseEndpoint: aws.String(os.Getenv("AWS_ENDPOINT_URL")),
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")))}
+	return &sdkRequester{floorRequester: newFloorRequester(a), ddb: dynamodb.NewFromConfig(cfg)}, nil
+}
+
+// claimInput and completeInput are the floor's bodies as SDK inputs.
+func (s *sdkRequester) claimInput(key, session string) *dynamodb.UpdateItemInput {
+	now := time.Now()
+	u := dynamo.NewUpdate()
+	nowS := u.Value("nows", dynamo.Number(now.Unix()))
+	u.SetString("operation", "refund")
+	u.SetString("session_id", session)
+	u.Remove("order_no")
+	u.SetString("amount", "0.001")
+	u.SetString("fingerprint", "6f1c2a0b9d8e7f60a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef01")
+	u.SetExpr("status", u.Value("inprogress", dynamo.String("in_progress")))
+	u.SetString("lease_id", "0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a")
+	u.SetExpr("lease_expires_at", u.Value("leaseuntil", dynamo.UnixMillis(now)))
+	u.SetExpr("updated_at", u.Value("now", dynamo.Time(now)))
+	u.SetValue("expires_at", dynamo.UnixSeconds(now))
+	one := u.Value("one", dynamo.Number(1))
+	u.SetExpr("attempts", "if_not_exists("+u.Name("attempts")+", "+u.Value("zero", dynamo.Number(0))+") + "+one)
+	u.SetExpr("created_at", "if_not_exists("+u.Name("created_at")+", "+u.Value("now", dynamo.Time(now))+")")
+	cond := "attribute_not_exists(" + u.Name("tracking_key") + ") OR ((attribute_not_exists(" + u.Name("expires_at") + ") OR " + u.Name("expires_at") + " >= " + nowS + ") AND " +
+		u.Name("fingerprint") + " = " + u.Value("fingerprint", dynamo.String("6f1c2a0b9d8e7f60a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef01")) + " AND " +
+		u.Name("status") + " <> " + u.Value("succeeded", dynamo.String("succeeded")) + " AND " +
+		u.Name("lease_expires_at") + " <= " + u.Value("nowms", dynamo.Number(now.UnixMilli())) + ")"
+	in := u.Input(s.table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	return in
+}
+
+func (s *sdkRequester) completeInput(key string, ottuBody []byte) *dynamodb.UpdateItemInput {
+	now := time.Now()
+	u := dynamo.NewUpdate()
+	u.SetValue("status", dynamo.String("succeeded"))
+	u.SetValue("ottu_status", dynamo.Number(200))
+	u.SetString("ottu_body", string(ottuBody))
+	u.Remove("error_code")
+	u.SetExpr("updated_at", u.Value("now", dynamo.Time(now)))
+	u.SetExpr("lease_expires_at", u.Value("leaseuntil", dynamo.UnixMillis(now)))
+	u.SetValue("expires_at", dynamo.UnixSeconds(now.Add(30*24*time.Hour)))
+	cond := u.Name("lease_id") + " = " + u.Value("lease", dynamo.String("0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"))
+	return u.Input(s.table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
+}
+
+func (s *sdkRequester) update(ctx context.Context, in *dynamodb.UpdateItemInput, conflict bool) error {
+	_, err := s.ddb.UpdateItem(ctx, in)
+	if conflict != dynamo.IsConditionFailed(err) {
+		return fmt.Errorf("sdk floor: UpdateItem: %v", err)
+	}
+	return nil
+}
+
+func (s *sdkRequester) first(ctx context.Context, key, session string) error {
+	if err := s.update(ctx, s.claimInput(key, session), false); err != nil {
+		return err
+	}
+	body, err := s.ottu(ctx, key, session)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, s.completeInput(key, body), false)
+}
+
+func (s *sdkRequester) replay(ctx context.Context, key, session string) error {
+	return s.update(ctx, s.claimInput(key, session), true)
+}
+
+// floorRequester is the floor: the same HTTP round trips with a bare
+// net/http client and bodies written out by hand, no SDK, no JSON work.
+type floorRequester struct {
+	client                 *http.Client
+	ottuURL, ottuAuth      string
+	motoURL, table, prefix string
+}
+
+func newFloorRequester(a childArgs) *floorRequester {
+	return &floorRequester{client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		ottuURL: a.ottuURL + "/b/pbl/v2/operation/", ottuAuth: "Api-Key " + a.ottuKey, motoURL: a.motoURL, table: a.table}
+}
+
+func (f *floorRequester) post(ctx context.Context, url string, body []byte, header http.Header, want ...int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = header
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return nil
+		}
+	}
+	return fmt.Errorf("floor: %s answered %d", url, resp.StatusCode)
+}
+
+// dynamoHeader is what the SDK sends, minus what only the SDK computes.
+func dynamoHeader(target string) http.Header {
+	return http.Header{
+		"Content-Type":  {"application/x-amz-json-1.0"},
+		"X-Amz-Target":  {"DynamoDB_20120810." + target},
+		"X-Amz-Date":    {"20260101T000000Z"},
+		"Authorization": {"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000"},
+	}
+}
+
+// claimBody is the claim's conditional UpdateItem as trackingkey sends it.
+func (f *floorRequester) claimBody(key, session string) []byte {
+	now := time.Now()
+	ms, s := strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(now.Unix(), 10)
+	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	return []byte(`{"ConditionExpression":"attribute_not_exists(#trackingkey) OR ((attribute_not_exists(#expiresat) OR #expiresat >= :nows) AND #fingerprint = :fingerprint AND #status <> :succeeded AND #leaseexpiresat <= :nowms)",` +
+		`"ExpressionAttributeNames":{"#amount":"amount","#attempts":"attempts","#createdat":"created_at","#expiresat":"expires_at","#fingerprint":"fingerprint","#leaseexpiresat":"lease_expires_at","#leaseid":"lease_id","#operation":"operation","#orderno":"order_no","#sessionid":"session_id","#status":"status","#trackingkey":"tracking_key","#updatedat":"updated_at"},` +
+		`"ExpressionAttributeValues":{":amount":{"S":"0.001"},":expiresat":{"N":"` + s + `"},":fingerprint":{"S":"6f1c2a0b9d8e7f60a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef01"},":inprogress":{"S":"in_progress"},":leaseid":{"S":"0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"},":leaseuntil":{"N":"` + ms + `"},":now":{"S":"` + ts + `"},":nows":{"N":"` + s + `"},":nowms":{"N":"` + ms + `"},":one":{"N":"1"},":operation":{"S":"refund"},":sessionid":{"S":"` + session + `"},":succeeded":{"S":"succeeded"},":zero":{"N":"0"}},` +
+		`"Key":{"tracking_key":{"S":"` + key + `"}},"ReturnValuesOnConditionCheckFailure":"ALL_OLD","TableName":"` + f.table + `",` +
+		`"UpdateExpression":"SET #operation = :operation, #sessionid = :sessionid, #amount = :amount, #fingerprint = :fingerprint, #status = :inprogress, #leaseid = :leaseid, #leaseexpiresat = :leaseuntil, #updatedat = :now, #expiresat = :expiresat, #attempts = if_not_exists(#attempts, :zero) + :one, #createdat = if_not_exists(#createdat, :now) REMOVE #orderno"}`)
+}
+
+// completeBody is the outcome write, fenced on the lease.
+func (f *floorRequester) completeBody(key string, ottuBody []byte) []byte {
+	now := time.Now()
+	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
+	quoted, _ := json.Marshal(string(ottuBody))
+	return []byte(`{"ConditionExpression":"#leaseid = :lease","ExpressionAttributeNames":{"#errorcode":"error_code","#expiresat":"expires_at","#leaseexpiresat":"lease_expires_at","#leaseid":"lease_id","#ottubody":"ottu_body","#ottustatus":"ottu_status","#status":"status","#updatedat":"updated_at"},` +
+		`"ExpressionAttributeValues":{":expiresat":{"N":"` + strconv.FormatInt(now.Unix()+2592000, 10) + `"},":lease":{"S":"0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"},":leaseuntil":{"N":"` + strconv.FormatInt(now.UnixMilli(), 10) + `"},":now":{"S":"` + ts + `"},":ottubody":{"S":` + string(quoted) + `},":ottustatus":{"N":"200"},":status":{"S":"succeeded"}},` +
+		`"Key":{"tracking_key":{"S":"` + key + `"}},"TableName":"` + f.table + `",` +
+		`"UpdateExpression":"SET #status = :status, #ottustatus = :ottustatus, #ottubody = :ottubody, #updatedat = :now, #leaseexpiresat = :leaseuntil, #expiresat = :expiresat REMOVE #errorcode"}`)
+}
+
+func (f *floorRequester) first(ctx context.Context, key, session string) error {
+	if err := f.post(ctx, f.motoURL, f.claimBody(key, session), dynamoHeader("UpdateItem"), 200); err != nil {
+		return err
+	}
+	body, err := f.ottu(ctx, key, session)
+	if err != nil {
+		return err
+	}
+	return f.post(ctx, f.motoURL, f.completeBody(key, body), dynamoHeader("UpdateItem"), 200)
+}
+
+// ottu is the refund at the sandbox; it returns Ottu's body.
+func (f *floorRequester) ottu(ctx context.Context, key, session string) ([]byte, error) {
+	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}, "Authorization": {f.ottuAuth}, "Tracking-Key": {key}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.ottuURL,
+		bytes.NewReader([]byte(`{"operation":"refund","session_id":"`+session+`","amount":"0.001"}`)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = h
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("floor: Ottu answered %d %s %v", resp.StatusCode, body, err)
+	}
+	return body, nil
+}
+
+func (f *floorRequester) replay(ctx context.Context, key, session string) error {
+	// The claim fails its condition and DynamoDB returns the record (400).
+	return f.post(ctx, f.motoURL, f.claimBody(key, session), dynamoHeader("UpdateItem"), 400)
+}
