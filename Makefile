@@ -5,9 +5,12 @@ GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 FUZZTIME ?= 20s
 # Lambda build flags (SAM BuildMethod: makefile calls build-<LogicalId>).
+# nethttpomithttp2 leaves net/http's HTTP/2 out (-390 KB per bootstrap): one
+# request at a time per environment has nothing to multiplex, and DynamoDB,
+# Secrets Manager and Ottu all speak HTTP/1.1 (BENCHMARKS.md).
 LAMBDA_GOOS ?= linux
 LAMBDA_GOARCH ?= arm64
-LAMBDA_TAGS := lambda.norpc
+LAMBDA_TAGS := lambda.norpc,nethttpomithttp2
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags "-s -w"
 FUNCTIONS := $(notdir $(wildcard functions/*))
 

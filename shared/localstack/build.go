@@ -60,7 +60,8 @@ func buildFunctions(ctx context.Context, dir, out string, jobs []buildJob) (map[
 }
 
 func buildOne(ctx context.Context, goBin, dir, pkg, bin string) error {
-	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", "lambda.norpc", "-o", bin, pkg)
+	// The Makefile's LAMBDA_TAGS, so what runs here is what is deployed.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", "lambda.norpc,nethttpomithttp2", "-o", bin, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	var output bytes.Buffer
