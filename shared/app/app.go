@@ -58,6 +58,7 @@ type Base struct {
 // NewBase reads the configuration, requires the named settings, and loads
 // the AWS configuration (from Lambda's environment unless opts gives one).
 func NewBase(function string, getenv func(string) string, opts Options, required ...string) (*Base, error) {
+	useOneProcessor(getenv)
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
