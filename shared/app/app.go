@@ -154,6 +154,11 @@ func OperationHandler(ctx context.Context, op ottu.Operation, getenv func(string
 	if err != nil {
 		return nil, err
 	}
+	// Every operation needs the Ottu secret: read it while init finishes
+	// and the first request claims its key, not after the claim.
+	if c, ok := deps.Service.Ottu.(*ottu.Client); ok {
+		c.Prefetch(ctx)
+	}
 	return NewOperationHandler(op, deps), nil
 }
 

@@ -33,6 +33,9 @@ type flight[T any] struct {
 	done  chan struct{}
 	value T
 	err   error
+	// background marks a Prefetch: a caller that waited for it fetches
+	// again itself when it failed.
+	background bool
 }
 
 // get returns the cached value while it is younger than the TTL. refresh
@@ -62,6 +65,10 @@ func (c *cache[T]) get(ctx context.Context, refresh bool) (T, error) {
 		c.mu.Unlock()
 		select {
 		case <-f.done:
+			if f.err != nil && f.background {
+				// The prefetch failed (and dropped its value): fetch now.
+				return c.get(ctx, refresh)
+			}
 			return f.value, f.err
 		case <-ctx.Done():
 			var zero T
