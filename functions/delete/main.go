@@ -9,11 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
 
 func main() {
-	h, err := app.OperationHandler(context.Background(), ottu.Delete, os.Getenv)
+	h, err := operationsapp.OperationHandler(context.Background(), ottu.Delete, os.Getenv)
 	if err != nil {
 		app.Exit("delete", err)
 	}

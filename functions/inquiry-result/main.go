@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/inquiryresultapp"
 )
 
 func main() {
-	h, err := app.InquiryResultHandler(context.Background(), os.Getenv)
+	h, err := inquiryresultapp.InquiryResultHandler(context.Background(), os.Getenv)
 	if err != nil {
 		app.Exit("inquiry-result", err)
 	}

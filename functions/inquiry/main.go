@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/inquiryapp"
 )
 
 func main() {
-	h, err := app.InquiryHandler(context.Background(), os.Getenv)
+	h, err := inquiryapp.InquiryHandler(context.Background(), os.Getenv)
 	if err != nil {
 		app.Exit("inquiry", err)
 	}

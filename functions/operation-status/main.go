@@ -9,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
 )
 
 func main() {
-	h, err := app.StatusHandler(context.Background(), os.Getenv)
+	h, err := operationsapp.StatusHandler(context.Background(), os.Getenv)
 	if err != nil {
 		app.Exit("operation-status", err)
 	}

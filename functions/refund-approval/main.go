@@ -11,11 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/refundflowapp"
 	"github.com/ottuops/ottu-lambda/shared/workflowsfn"
 )
 
 func main() {
-	h, err := app.RefundApprovalHandler(context.Background(), os.Getenv, workflowsfn.FromConfig)
+	h, err := refundflowapp.RefundApprovalHandler(context.Background(), os.Getenv, workflowsfn.FromConfig)
 	if err != nil {
 		app.Exit("refund-approval", err)
 	}

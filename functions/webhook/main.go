@@ -10,11 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/webhookapp"
 	"github.com/ottuops/ottu-lambda/shared/taskresume"
 )
 
 func main() {
-	h, err := app.WebhookHandler(context.Background(), os.Getenv, taskresume.FromConfig)
+	h, err := webhookapp.WebhookHandler(context.Background(), os.Getenv, taskresume.FromConfig)
 	if err != nil {
 		app.Exit("webhook", err)
 	}

@@ -15,10 +15,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/operations"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
+
+	// Each domain registers its problem codes when linked, and a function
+	// links only its own: checking the table of every code needs them all.
+	_ "github.com/ottuops/ottu-lambda/shared/callback"
+	_ "github.com/ottuops/ottu-lambda/shared/inquiry"
+	_ "github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
 // failingExecutor answers every operation with one error, so that the
@@ -50,7 +56,7 @@ func TestProblemTypes(t *testing.T) {
 			if code == "internal_error" {
 				err = errors.New("not a domain error") // how every unexpected failure reaches the handler
 			}
-			h := &handler.Operation{Op: ottu.Refund, Service: failingExecutor{err}, Logger: slog.New(slog.DiscardHandler)}
+			h := &operations.Operation{Op: ottu.Refund, Service: failingExecutor{err}, Logger: slog.New(slog.DiscardHandler)}
 			resp := h.HTTP(context.Background(), events.APIGatewayV2HTTPRequest{
 				Headers: map[string]string{"tracking-key": "problem-types-1", "content-type": "application/json"},
 				Body:    `{"session_id":"s-1"}`,

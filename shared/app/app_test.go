@@ -17,7 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
+	"github.com/ottuops/ottu-lambda/shared/handler/operations"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -397,7 +398,7 @@ func TestEventsFixtures(t *testing.T) {
 				if v.StatusCode != 200 {
 					t.Fatalf("%d %s", v.StatusCode, v.Body)
 				}
-			case *handler.DirectResult:
+			case *operations.DirectResult:
 				if v.Result != "success" {
 					t.Fatalf("result %+v", v)
 				}
@@ -419,7 +420,7 @@ func TestEventsFixtures(t *testing.T) {
 			if resp := s.post(context.Background(), ottu.Refund, key, body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
 				t.Fatalf("refund: %d %s", resp.StatusCode, resp.Body)
 			}
-			h := &handler.OperationStatus{Service: s.deps.Service}
+			h := &operations.OperationStatus{Service: s.deps.Service}
 			resp := h.HTTP(context.Background(), ev)
 			if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"succeeded"`) {
 				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
@@ -472,7 +473,7 @@ func TestDynamoDBRequestsPerPath(t *testing.T) {
 }
 
 func TestBuildRefusesMissingConfiguration(t *testing.T) {
-	_, err := app.Build(context.Background(), "refund", func(string) string { return "" }, app.Options{})
+	_, err := operationsapp.Build(context.Background(), "refund", func(string) string { return "" }, app.Options{})
 	if err == nil || !strings.Contains(err.Error(), "OTTU_API_SECRET_ID") || !strings.Contains(err.Error(), "TRACKING_KEYS_TABLE") {
 		t.Fatalf("err = %v, want both missing variables named", err)
 	}
@@ -510,7 +511,7 @@ func TestOperationStatus(t *testing.T) {
 			ev.QueryStringParameters["refresh"] = query
 		}
 		ev.RequestContext.HTTP.Method = "GET"
-		return (&handler.OperationStatus{Service: s.deps.Service}).HTTP(ctx, ev)
+		return (&operations.OperationStatus{Service: s.deps.Service}).HTTP(ctx, ev)
 	}
 	type view struct {
 		Status    string  `json:"status"`
@@ -747,7 +748,7 @@ func TestHungStoreAnswers503BeforeOttuIsCalled(t *testing.T) {
 	if n := len(s.children(sid)); n != 0 {
 		t.Fatalf("%d children, want 0", n)
 	}
-	status := (&handler.OperationStatus{Service: s.deps.Service}).HTTP(ctx, events.APIGatewayV2HTTPRequest{
+	status := (&operations.OperationStatus{Service: s.deps.Service}).HTTP(ctx, events.APIGatewayV2HTTPRequest{
 		PathParameters: map[string]string{"tracking_key": "hung-1"},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"}}})
 	if status.StatusCode != 503 {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/operations"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
@@ -74,7 +74,7 @@ func benchEvent(b *testing.B, key string) json.RawMessage {
 func BenchmarkRequestOverhead(b *testing.B) {
 	body := json.RawMessage(`{"amount":"2.500","initiator":{},"is_sandbox":true,"operation":"refund","pg_code":"mpgs","pg_response":{},"reference_number":"REF","result":"success","source":"input","success":true,"timestamp_utc":"2026-11-22 10:00:00","txn":{"amount":"2.500","currency_code":"KWD","customer_email":"","extra":{},"order_no":"","state":"refunded","session_id":"abc"}}`)
 	svc := &operation.Service{Store: &instantStore{recs: map[string]*operation.Record{}}, Ottu: instantOttu{body}}
-	h := &handler.Operation{Op: ottu.Refund, Service: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	h := &operations.Operation{Op: ottu.Refund, Service: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	payloads := make([]json.RawMessage, b.N)
 	for i := range payloads {
 		payloads[i] = benchEvent(b, fmt.Sprintf("bench-%d", i))

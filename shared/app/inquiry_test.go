@@ -19,7 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/app/inquiryapp"
+	"github.com/ottuops/ottu-lambda/shared/app/inquiryresultapp"
+	"github.com/ottuops/ottu-lambda/shared/handler/inquiries"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
@@ -28,7 +30,7 @@ import (
 )
 
 // inquiryStack is the inquiry and inquiry-result functions, built by
-// app.BuildInquiry and app.BuildInquiryResult as a cold start would, on
+// inquiryapp.BuildInquiry and inquiryresultapp.BuildInquiryResult as a cold start would, on
 // moto's DynamoDB and Secrets Manager and an Ottu sandbox enforcing Ottu's
 // inquiry throttle. The sandbox and the functions share one clock, so a
 // test can let 30 minutes pass.
@@ -42,8 +44,8 @@ type inquiryStack struct {
 	table   string
 	env     map[string]string
 	logs    *testenv.Buffer
-	inquiry *handler.Inquiry
-	results *handler.InquiryResult
+	inquiry *inquiries.Inquiry
+	results *inquiries.InquiryResult
 }
 
 // webhookBase stands for this stack's public URL; nothing listens there,
@@ -85,10 +87,10 @@ func (s *inquiryStack) build() {
 	getenv := func(k string) string { return s.env[k] }
 	opts := app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now}
 	var err error
-	if s.inquiry, err = app.BuildInquiry(context.Background(), getenv, opts); err != nil {
+	if s.inquiry, err = inquiryapp.BuildInquiry(context.Background(), getenv, opts); err != nil {
 		s.t.Fatalf("build inquiry: %v", err)
 	}
-	if s.results, err = app.BuildInquiryResult(context.Background(), getenv, opts); err != nil {
+	if s.results, err = inquiryresultapp.BuildInquiryResult(context.Background(), getenv, opts); err != nil {
 		s.t.Fatalf("build inquiry-result: %v", err)
 	}
 }
@@ -368,13 +370,13 @@ func TestInquiryDisclosureWithATaskToken(t *testing.T) {
 func TestInquiryResultNeedsOnlyItsTable(t *testing.T) {
 	m := testenv.SharedMoto(t)
 	awsCfg := m.AWSConfig()
-	_, err := app.BuildInquiryResult(context.Background(), func(k string) string {
+	_, err := inquiryresultapp.BuildInquiryResult(context.Background(), func(k string) string {
 		return map[string]string{"INQUIRIES_TABLE": "some-table"}[k]
 	}, app.Options{AWS: &awsCfg, Output: io.Discard})
 	if err != nil {
 		t.Fatalf("inquiry-result needs only INQUIRIES_TABLE, but: %v", err)
 	}
-	_, err = app.BuildInquiry(context.Background(), func(k string) string {
+	_, err = inquiryapp.BuildInquiry(context.Background(), func(k string) string {
 		return map[string]string{"INQUIRIES_TABLE": "some-table"}[k]
 	}, app.Options{AWS: &awsCfg, Output: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "OTTU_API_SECRET_ID") {
@@ -413,7 +415,7 @@ func checkInquiryEvent(t *testing.T, name, file string) {
 		if v.StatusCode != 200 {
 			t.Fatalf("%d %s", v.StatusCode, v.Body)
 		}
-	case *handler.InquiryView:
+	case *inquiries.InquiryView:
 		if v.Source != "inquiry" {
 			t.Fatalf("answer %+v, want one Ottu gave now", v)
 		}

@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
 	"github.com/ottuops/ottu-lambda/shared/dynamo"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/operations"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -29,7 +30,7 @@ import (
 
 // stack is every real part a function talks to: moto's server (DynamoDB and
 // Secrets Manager, through the real SDK) and an Ottu sandbox, wired by
-// app.Build exactly as a deployed function is.
+// operationsapp.Build exactly as a deployed function is.
 type stack struct {
 	t        testing.TB
 	aws      aws.Config
@@ -40,7 +41,7 @@ type stack struct {
 	table    string
 	clock    *clock
 	logs     *testenv.Buffer
-	deps     *app.Deps
+	deps     *operationsapp.Deps
 	dynamo   *dynamo.CountingClient
 }
 
@@ -107,7 +108,7 @@ func (s *stack) build(function string, extraEnv ...string) {
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		env[extraEnv[i]] = extraEnv[i+1]
 	}
-	deps, err := app.Build(context.Background(), function, func(k string) string { return env[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
+	deps, err := operationsapp.Build(context.Background(), function, func(k string) string { return env[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
 	if err != nil {
 		s.t.Fatalf("build %s: %v", function, err)
 	}
@@ -135,8 +136,8 @@ func (s *stack) rotateSecret(v map[string]string) {
 	}
 }
 
-func (s *stack) handler(op ottu.Operation) *handler.Operation {
-	return app.NewOperationHandler(op, s.deps)
+func (s *stack) handler(op ottu.Operation) *operations.Operation {
+	return operationsapp.NewOperationHandler(op, s.deps)
 }
 
 // post sends an API Gateway event through the function's real entry point.

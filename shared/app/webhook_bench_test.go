@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/callback"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/webhook"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/testenv"
@@ -82,7 +82,7 @@ func BenchmarkWebhookOverhead(b *testing.B) {
 		{"duplicate", func(int) events.APIGatewayV2HTTPRequest { return callbackEvent(-1) }, `{"status":"duplicate"}`},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			h := &handler.Webhook{
+			h := &webhook.Webhook{
 				Service: &callback.Service{Keys: instantKey{}, Store: &instantEntries{seen: map[string]bool{}}, Resumer: instantResumer{}},
 				Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
 				Metrics: obs.NewMetrics(io.Discard, "OttuOperations", map[string]string{"Function": "webhook"}),

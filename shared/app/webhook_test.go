@@ -24,9 +24,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/inquiryapp"
+	"github.com/ottuops/ottu-lambda/shared/app/webhookapp"
 	"github.com/ottuops/ottu-lambda/shared/callback"
 	"github.com/ottuops/ottu-lambda/shared/dynamo"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/webhook"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
 	"github.com/ottuops/ottu-lambda/shared/taskresume"
@@ -39,7 +41,7 @@ import (
 // the webhook secret holds.
 const sandboxWebhookKey = "sandbox-webhook-key-" + "e2e"
 
-// webhookStack is the webhook function built by app.BuildWebhook as a cold
+// webhookStack is the webhook function built by webhookapp.BuildWebhook as a cold
 // start would, on moto (DynamoDB, Secrets Manager, Step Functions) and
 // served over HTTP the way API Gateway hands it requests, with an Ottu
 // sandbox posting its disclosures there.
@@ -54,7 +56,7 @@ type webhookStack struct {
 	table    string
 	secretID string
 	logs     *testenv.Buffer
-	webhook  *handler.Webhook
+	webhook  *webhook.Webhook
 	dynamo   *dynamo.CountingClient
 	// hookURL is the webhook's URL, POST /webhooks/ottu.
 	hookURL string
@@ -92,10 +94,10 @@ func newWebhookStack(t testing.TB, m *testenv.Moto) *webhookStack {
 
 // build wires the webhook with secretID as its secret, counting its
 // DynamoDB requests.
-func (s *webhookStack) build(secretID string) *handler.Webhook {
+func (s *webhookStack) build(secretID string) *webhook.Webhook {
 	s.t.Helper()
 	env := map[string]string{"OTTU_WEBHOOK_SECRET_ID": secretID, "INQUIRIES_TABLE": s.table}
-	h, err := app.BuildWebhook(context.Background(), func(k string) string { return env[k] },
+	h, err := webhookapp.BuildWebhook(context.Background(), func(k string) string { return env[k] },
 		app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now}, taskresume.FromConfig)
 	if err != nil {
 		s.t.Fatalf("build webhook: %v", err)
@@ -429,7 +431,7 @@ func TestStepFunctionsResumedByDisclosure(t *testing.T) {
 		"INQUIRIES_TABLE":    s.table,
 		"PUBLIC_BASE_URL":    strings.TrimSuffix(s.hookURL, "/webhooks/ottu"),
 	}
-	inq, err := app.BuildInquiry(ctx, func(k string) string { return inquiryEnv[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
+	inq, err := inquiryapp.BuildInquiry(ctx, func(k string) string { return inquiryEnv[k] }, app.Options{AWS: &s.aws, Output: s.logs, Now: s.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +547,7 @@ func TestBuildWebhookNeedsOnlyItsOwnSettings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := app.BuildWebhook(context.Background(), func(k string) string { return tc.env[k] },
+			_, err := webhookapp.BuildWebhook(context.Background(), func(k string) string { return tc.env[k] },
 				app.Options{AWS: &cfg, Output: io.Discard}, taskresume.FromConfig)
 			if tc.wantErr == "" && err != nil {
 				t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/baseurl"
 )
 
 // The environment variables Load reads.
@@ -228,14 +228,14 @@ func (r *reader) table(name string) string {
 	return ""
 }
 
-// baseURL applies ottu.CheckBaseURL; the value is never quoted back, as a
+// baseURL applies baseurl.Check; the value is never quoted back, as a
 // URL can carry a password.
 func (r *reader) baseURL(name string) string {
 	v := r.get(name)
 	if v == "" {
 		return ""
 	}
-	clean, err := ottu.CheckBaseURL(v)
+	clean, err := baseurl.Check(v)
 	if err != nil {
 		r.fail(name, " %s", err)
 		return ""

@@ -10,24 +10,15 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ottuops/ottu-lambda/shared/amount"
-	"github.com/ottuops/ottu-lambda/shared/operation"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
 // DefaultMaxBodyBytes is the contract's 64 KiB request limit.
 const DefaultMaxBodyBytes = 64 << 10
 
-// fields a merchant may send in an operation body; tracking_key only in a
-// direct invocation.
-var (
-	httpFields   = []string{"session_id", "order_no", "amount", "extra"}
-	directFields = []string{"session_id", "order_no", "amount", "extra", "tracking_key"}
-)
-
-// decodeBody returns the raw body bytes of an API Gateway event.
-func decodeBody(body string, isBase64 bool, limit int) ([]byte, error) {
+// DecodeBody returns the raw body bytes of an API Gateway event, refusing
+// one over limit before decoding it.
+func DecodeBody(body string, isBase64 bool, limit int) ([]byte, error) {
 	if !isBase64 {
 		if len(body) > limit {
 			return nil, tooLarge(limit)
@@ -52,75 +43,31 @@ func tooLarge(limit int) error {
 		Detail: fmt.Sprintf("The request body is larger than %d bytes; send only session_id or order_no, amount and extra.", limit)}
 }
 
-// parseOperationBody reads an operation's JSON body strictly: an object,
-// known fields only, strings where strings are due, amounts read exactly.
-func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (operation.Request, string, error) {
-	req := operation.Request{Operation: op}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
-			Detail: `The request body is empty; send a JSON object such as {"session_id": "…", "amount": "2.500"}.`}
-	}
-	var fields map[string]json.RawMessage
-	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
-		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
-			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "amount": "2.500"}.`}
-	}
-	if err := checkMembers(body); err != nil {
-		return req, "", err
-	}
+// UnknownFields refuses members outside allowed, naming them all.
+func UnknownFields(fields map[string]json.RawMessage, allowed []string) error {
 	var unknown []string
 	for k := range fields {
 		if !slices.Contains(allowed, k) {
 			unknown = append(unknown, k)
 		}
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		e := &problem.Error{Code: problem.CodeUnknownField,
-			Detail: fmt.Sprintf("Unknown field %s; the accepted fields are %s.", quoteList(unknown), quoteList(allowed))}
-		for _, f := range unknown {
-			e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
-		}
-		return req, "", e
+	if len(unknown) == 0 {
+		return nil
 	}
-	var err error
-	if req.SessionID, err = stringField(fields, "session_id"); err != nil {
-		return req, "", err
+	slices.Sort(unknown)
+	e := &problem.Error{Code: problem.CodeUnknownField,
+		Detail: fmt.Sprintf("Unknown field %s; the accepted fields are %s.", quoteList(unknown), quoteList(allowed))}
+	for _, f := range unknown {
+		e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
 	}
-	if req.OrderNo, err = stringField(fields, "order_no"); err != nil {
-		return req, "", err
-	}
-	key, err := stringField(fields, "tracking_key")
-	if err != nil {
-		return req, "", err
-	}
-	if raw, ok := fields["amount"]; ok && isNull(raw) {
-		// Ottu reads a missing amount as "the full amount": a null must not
-		// become a full refund by accident.
-		return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
-			`amount is null; leave it out to let Ottu use the full or remaining amount, or send a decimal string such as "2.500".`)
-	}
-	if raw, ok := fields["amount"]; ok {
-		if !op.TakesAmount() {
-			return req, "", operation.AmountNotApplicable(op)
-		}
-		d, ok, err := amount.ParseJSON(raw)
-		if err != nil || !ok {
-			return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
-				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500".`)
-		}
-		req.Amount = &d
-	}
-	if raw, ok := fields["extra"]; ok && !isNull(raw) {
-		req.Extra = raw // the domain checks it is an object
-	}
-	return req, key, nil
+	return e
 }
 
-func stringField(fields map[string]json.RawMessage, name string) (string, error) {
+// StringField reads a JSON string member; null or absent is "", an empty
+// string is refused.
+func StringField(fields map[string]json.RawMessage, name string) (string, error) {
 	raw, ok := fields[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return "", nil
 	}
 	var s string
@@ -133,7 +80,32 @@ func stringField(fields map[string]json.RawMessage, name string) (string, error)
 	return s, nil
 }
 
-func isNull(raw json.RawMessage) bool {
+// BoolField reads a JSON boolean; null or absent is false.
+func BoolField(fields map[string]json.RawMessage, name string) (bool, error) {
+	raw, ok := fields[name]
+	if !ok || IsNull(raw) {
+		return false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, problem.Invalid(problem.CodeInvalidRequest, name, name+" must be true or false (a JSON boolean, not a string).")
+	}
+	return b, nil
+}
+
+// BoolQuery reads a true/false query parameter; absent is false.
+func BoolQuery(query map[string]string, name string) (bool, error) {
+	switch v := query[name]; v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, problem.Invalid(problem.CodeInvalidRequest, name, name+" must be true or false.")
+}
+
+// IsNull reports whether a member is JSON null.
+func IsNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
@@ -145,10 +117,10 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// checkMembers refuses a member named twice in any object of valid JSON:
+// CheckMembers refuses a member named twice in any object of valid JSON:
 // decoders disagree on which one wins, so {"amount": "1", "amount": "100"}
 // must not be read as either.
-func checkMembers(body []byte) error {
+func CheckMembers(body []byte) error {
 	type frame struct {
 		object    bool
 		expectKey bool
@@ -195,9 +167,9 @@ func checkMembers(body []byte) error {
 	}
 }
 
-// checkContentType accepts JSON (application/json or any +json type) or
+// CheckContentType accepts JSON (application/json or any +json type) or
 // no Content-Type at all; anything else is refused before it is read.
-func checkContentType(value string) error {
+func CheckContentType(value string) error {
 	if value == "" {
 		return nil
 	}

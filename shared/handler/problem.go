@@ -1,6 +1,11 @@
-// Package handler translates Lambda events — API Gateway HTTP API (payload
-// 2.0) requests and direct invocations — into domain calls, and domain
-// results and errors back into responses and typed invocation errors.
+// Package handler holds what every Lambda event adapter shares: problem and
+// JSON responses, the request id, header lookup, strict body decoding and
+// failure logging. Each domain's adapters — which translate API Gateway HTTP
+// API (payload 2.0) requests and direct invocations into domain calls, and
+// domain results and errors back into responses and typed invocation
+// errors — live in a subpackage of their own (operations, inquiries,
+// webhook, refundworkflow), so that a function's binary links only the
+// domain it serves.
 package handler
 
 import (
@@ -12,8 +17,8 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
-// problemResponse renders err as an application/problem+json response.
-func problemResponse(err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
+// ProblemResponse renders err as an application/problem+json response.
+func ProblemResponse(err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
 	p, e := problem.From(err)
 	h := copyHeaders(headers)
 	h["Content-Type"] = "application/problem+json"
@@ -24,7 +29,8 @@ func problemResponse(err error, headers map[string]string) events.APIGatewayV2HT
 	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: h, Body: string(body)}
 }
 
-func jsonResponse(status int, body []byte, headers map[string]string) events.APIGatewayV2HTTPResponse {
+// JSONResponse answers body, already JSON, with status and headers.
+func JSONResponse(status int, body []byte, headers map[string]string) events.APIGatewayV2HTTPResponse {
 	h := copyHeaders(headers)
 	h["Content-Type"] = "application/json"
 	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: h, Body: string(body)}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ottuops/ottu-lambda/shared/baseurl"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
 
@@ -104,7 +105,7 @@ func parseAPISecret(id, text string) (*apiSecret, error) {
 		return nil, err
 	}
 	if s.baseURL != "" {
-		clean, err := ottu.CheckBaseURL(s.baseURL)
+		clean, err := baseurl.Check(s.baseURL)
 		if err != nil {
 			return nil, invalid(id, "field base_url %s", err)
 		}

@@ -1,4 +1,6 @@
-package handler
+// Package webhook adapts Ottu's callbacks (POST /webhooks/ottu) to the
+// callback service and answers what Ottu reads.
+package webhook
 
 import (
 	"context"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/callback"
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
@@ -45,7 +48,7 @@ type webhookAnswer struct {
 // what Ottu should not send again, a 5xx for our own failures).
 func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	start := h.now()
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	log := h.logger().With(obs.RequestID(requestID))
 	ctx = obs.With(ctx, log)
@@ -66,7 +69,7 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
 	if err != nil {
-		resp := problemResponse(err, headers)
+		resp := handler.ProblemResponse(err, headers)
 		level := slog.LevelWarn
 		if resp.StatusCode >= 500 {
 			level = slog.LevelError
@@ -82,7 +85,7 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 		slog.Int("waiters_resumed", res.Resumed), slog.Int("waiters_gone", res.Gone), slog.Int("waiters_retry", res.Retry))
 	log.LogAttrs(ctx, slog.LevelInfo, "callback "+string(res.Outcome), attrs...)
 	body, _ := json.Marshal(webhookAnswer{Status: res.Outcome})
-	return jsonResponse(http.StatusOK, body, headers), nil
+	return handler.JSONResponse(http.StatusOK, body, headers), nil
 }
 
 func (h *Webhook) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest, headers map[string]string) (*callback.Result, error) {
@@ -94,7 +97,7 @@ func (h *Webhook) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return nil, err
 	}
-	contentType, _ := lowerHeader(ev.Headers, "content-type")
+	contentType, _ := handler.LookupHeader(ev.Headers, "content-type")
 	return h.Service.Receive(ctx, body, contentType)
 }
 

@@ -1,4 +1,6 @@
-package app
+// Package webhookapp builds the webhook function: the webhook secret, the
+// transactions table and the callback service, behind its adapter.
+package webhookapp
 
 import (
 	"context"
@@ -7,30 +9,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/ottuops/ottu-lambda/shared/app"
 	"github.com/ottuops/ottu-lambda/shared/callback"
 	"github.com/ottuops/ottu-lambda/shared/config"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/webhook"
 	"github.com/ottuops/ottu-lambda/shared/secrets"
 	"github.com/ottuops/ottu-lambda/shared/txnstore"
 )
 
 // NewResumer makes the Step Functions client that resumes waiting tasks
 // (taskresume.FromConfig). The webhook's main passes it in, so that the
-// Step Functions SDK is linked into the webhook's binary only, not into
-// every function that imports this package.
+// Step Functions SDK is linked where a main chooses it, not wherever this
+// package is imported.
 type NewResumer func(aws.Config) callback.Resumer
 
 // WebhookHandler builds the webhook function's handler from the process
 // environment.
-func WebhookHandler(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*handler.Webhook, error) {
-	return BuildWebhook(ctx, getenv, Options{}, newResumer)
+func WebhookHandler(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*webhook.Webhook, error) {
+	return BuildWebhook(ctx, getenv, app.Options{}, newResumer)
 }
 
 // BuildWebhook wires the webhook: the webhook secret and the transactions
 // table only. It needs neither the Ottu API secret nor the Tracking-Key
 // table, and its IAM policy grants neither.
-func BuildWebhook(_ context.Context, getenv func(string) string, opts Options, newResumer NewResumer) (*handler.Webhook, error) {
-	b, err := NewBase("webhook", getenv, opts, config.EnvWebhookSecretID, config.EnvInquiriesTable)
+func BuildWebhook(_ context.Context, getenv func(string) string, opts app.Options, newResumer NewResumer) (*webhook.Webhook, error) {
+	b, err := app.NewBase("webhook", getenv, opts, config.EnvWebhookSecretID, config.EnvInquiriesTable)
 	if err != nil {
 		return nil, err
 	}
@@ -46,5 +49,5 @@ func BuildWebhook(_ context.Context, getenv func(string) string, opts Options, n
 		Retention: cfg.RecordRetention(),
 		Now:       b.Now,
 	}
-	return &handler.Webhook{Service: svc, Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
+	return &webhook.Webhook{Service: svc, Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
 }

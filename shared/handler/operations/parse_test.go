@@ -1,8 +1,9 @@
-package handler
+package operations
 
 import (
 	"testing"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
@@ -37,7 +38,7 @@ func FuzzParseOperationBody(f *testing.F) {
 		if req.Amount != nil && (!op.TakesAmount() || !req.Amount.IsPositive()) {
 			t.Fatalf("accepted amount %s on %s", req.Amount, op)
 		}
-		if checkMembers([]byte(body)) != nil {
+		if handler.CheckMembers([]byte(body)) != nil {
 			t.Fatalf("accepted a body with a member named twice: %q", body)
 		}
 	})

@@ -1,4 +1,4 @@
-package handler
+package operations
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/handlertest"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -46,38 +48,10 @@ func okExecutor() *recordingExecutor {
 	return &recordingExecutor{res: &operation.Result{OttuStatus: 200, Body: json.RawMessage(ottuRefundBody), OttuResult: "success"}}
 }
 
-func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
-}
-
-func decodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) problem.Document {
-	t.Helper()
-	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
-		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
-	}
-	var p problem.Document
-	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
-		t.Fatalf("problem body %q: %v", resp.Body, err)
-	}
-	if p.Status != resp.StatusCode || p.Detail == "" || p.Title == "" || p.Type == "" {
-		t.Fatalf("incomplete problem %+v for status %d", p, resp.StatusCode)
-	}
-	return p
-}
-
 func TestHTTPOperationFromFixture(t *testing.T) {
 	exec := okExecutor()
 	h := &Operation{Op: ottu.Refund, Service: exec}
-	out, err := h.Invoke(context.Background(), mustJSON(t, loadEvent(t, "apigw-refund.json")))
+	out, err := h.Invoke(context.Background(), mustJSON(t, handlertest.LoadEvent(t, "apigw-refund.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +72,7 @@ func TestHTTPOperationFromFixture(t *testing.T) {
 }
 
 func TestHTTPOperationRequests(t *testing.T) {
-	big := `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", DefaultMaxBodyBytes) + `"}}`
+	big := `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", handler.DefaultMaxBodyBytes) + `"}}`
 	tests := []struct {
 		name      string
 		op        ottu.Operation
@@ -206,7 +180,7 @@ func TestHTTPOperationRequests(t *testing.T) {
 				t.Fatalf("service called %d times, want %d", len(exec.got), tt.wantCalls)
 			}
 			if tt.code != "" {
-				if p := decodeProblem(t, resp); p.Code != tt.code {
+				if p := handlertest.DecodeProblem(t, resp); p.Code != tt.code {
 					t.Fatalf("code %q, want %q (%s)", p.Code, tt.code, p.Detail)
 				}
 			}
@@ -247,7 +221,7 @@ func TestHTTPOperationErrors(t *testing.T) {
 			ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
 			ev.RequestContext.HTTP.Method = "POST"
 			resp := h.HTTP(context.Background(), ev)
-			p := decodeProblem(t, resp)
+			p := handlertest.DecodeProblem(t, resp)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
 			}

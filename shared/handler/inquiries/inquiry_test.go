@@ -1,4 +1,4 @@
-package handler
+package inquiries
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ottuops/ottu-lambda/shared/handler/handlertest"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
@@ -135,7 +136,7 @@ func TestInquiryAnswers(t *testing.T) {
 	t.Run("a throttled inquiry is a 429 with Retry-After", func(t *testing.T) {
 		svc := &recordingInquirer{err: &problem.Error{Code: inquiry.CodeThrottled, Detail: "Throttled; ask again later.", RetryAfter: 1200 * time.Second}}
 		resp := (&Inquiry{Service: svc}).HTTP(context.Background(), inquiryEvent(`{"order_no":"ORDER-1001"}`, map[string]string{"fresh": "true"}))
-		if p := decodeProblem(t, resp); p.Code != inquiry.CodeThrottled || resp.StatusCode != 429 || resp.Headers["Retry-After"] != "1200" {
+		if p := handlertest.DecodeProblem(t, resp); p.Code != inquiry.CodeThrottled || resp.StatusCode != 429 || resp.Headers["Retry-After"] != "1200" {
 			t.Fatalf("%d %v %+v", resp.StatusCode, resp.Headers, p)
 		}
 	})
@@ -185,7 +186,7 @@ func TestInquiryRefusesBadRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := &recordingInquirer{res: answered(t)}
 			resp := (&Inquiry{Service: svc}).HTTP(context.Background(), tc.ev())
-			if p := decodeProblem(t, resp); resp.StatusCode != tc.status || p.Code != tc.code {
+			if p := handlertest.DecodeProblem(t, resp); resp.StatusCode != tc.status || p.Code != tc.code {
 				t.Fatalf("%d %+v", resp.StatusCode, p)
 			}
 			if len(svc.got) != 0 {
@@ -271,28 +272,6 @@ func TestInquiryLogsNoTokenOrURLSecret(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"status":500`) {
 		t.Fatalf("no failure line: %s", logs.String())
-	}
-}
-
-func TestAPIBaseURL(t *testing.T) {
-	tests := []struct {
-		name, domain, rawPath, want string
-	}{
-		{"the default stage has no prefix", "abc.execute-api.me-south-1.amazonaws.com", "/inquiry", "https://abc.execute-api.me-south-1.amazonaws.com"},
-		{"a named stage is kept", "abc.execute-api.me-south-1.amazonaws.com", "/prod/inquiry", "https://abc.execute-api.me-south-1.amazonaws.com/prod"},
-		{"a custom domain's mapping is kept", "pay.example.com", "/ottu/inquiry", "https://pay.example.com/ottu"},
-		{"a loopback host is plain http", "127.0.0.1:3000", "/inquiry", "http://127.0.0.1:3000"},
-		{"no domain gives nothing", "", "/inquiry", ""},
-		{"a domain with a path separator gives nothing", "evil.example.com/x", "/inquiry", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ev := events.APIGatewayV2HTTPRequest{RawPath: tc.rawPath}
-			ev.RequestContext.DomainName = tc.domain
-			if got := apiBaseURL(ev, "/inquiry"); got != tc.want {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
 	}
 }
 

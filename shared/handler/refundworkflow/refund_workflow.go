@@ -1,4 +1,9 @@
-package handler
+// Package refundworkflow adapts the refund workflow's functions:
+// refund-workflow (POST /refund-workflows, GET /refund-workflows/{id}, the
+// Prepare state) and refund-approval (POST
+// /refund-workflows/{id}/approval, the approval state), to the refundflow
+// services.
+package refundworkflow
 
 import (
 	"context"
@@ -11,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
@@ -61,7 +67,7 @@ func (h *RefundWorkflow) Invoke(ctx context.Context, payload json.RawMessage) (a
 // Failures are typed errors (InvalidRequest) the definition catches.
 func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (*refundflow.Prepared, error) {
 	start := h.now()
-	log := logger(h.Logger).With(obs.Operation("prepare"))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.Operation("prepare"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With(obs.RequestID(lc.AwsRequestID))
 	}
@@ -71,7 +77,7 @@ func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (
 		p, err = refundflow.Prepare(ev)
 	}
 	if err != nil {
-		logFailure(ctx, log, "prepare failed", err, 0)
+		handler.LogFailure(ctx, log, "prepare failed", err, 0)
 		h.observe("Prepare_"+string(problem.CodeOf(err)), start)
 		return nil, problem.Typed(err)
 	}
@@ -84,9 +90,9 @@ func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (
 // HTTP handles POST /refund-workflows and GET /refund-workflows/{id}.
 func (h *RefundWorkflow) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	start := h.now()
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
-	log := logger(h.Logger).With(obs.RequestID(requestID), obs.Operation("refund_workflow"))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.RequestID(requestID), obs.Operation("refund_workflow"))
 	method := ev.RequestContext.HTTP.Method
 	id, isRead := ev.PathParameters["id"]
 	switch {
@@ -122,12 +128,12 @@ func (h *RefundWorkflow) start(ctx context.Context, log *slog.Logger, start time
 		log.LogAttrs(ctx, slog.LevelInfo, "workflow exists", slog.String("status", st.Existing.Status))
 		h.observe("RefundWorkflow_existing", start)
 		body, _ := json.Marshal(refundflow.ViewOfWorkflow(st.Existing, statusURL))
-		return jsonResponse(http.StatusOK, body, headers)
+		return handler.JSONResponse(http.StatusOK, body, headers)
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "workflow started")
 	h.observe("RefundWorkflow_started", start)
 	out, _ := json.Marshal(StartedView{WorkflowID: st.ID, TrackingKey: st.TrackingKey, Status: "running", StatusURL: statusURL})
-	return jsonResponse(http.StatusAccepted, out, headers)
+	return handler.JSONResponse(http.StatusAccepted, out, headers)
 }
 
 func (h *RefundWorkflow) read(ctx context.Context, log *slog.Logger, start time.Time, ev events.APIGatewayV2HTTPRequest, id string, headers map[string]string) events.APIGatewayV2HTTPResponse {
@@ -139,11 +145,11 @@ func (h *RefundWorkflow) read(ctx context.Context, log *slog.Logger, start time.
 	log.LogAttrs(ctx, slog.LevelInfo, "workflow read", slog.String("status", wf.Status), slog.String("step", wf.Step))
 	h.observe("RefundWorkflow_read", start)
 	body, _ := json.Marshal(refundflow.ViewOfWorkflow(wf, h.statusURL(ev, workflowsPath+"/"+id, id)))
-	return jsonResponse(http.StatusOK, body, headers)
+	return handler.JSONResponse(http.StatusOK, body, headers)
 }
 
 func (h *RefundWorkflow) fail(ctx context.Context, log *slog.Logger, start time.Time, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := failHTTP(ctx, log, "refund workflow request failed", err, headers)
+	resp := handler.FailHTTP(ctx, log, "refund workflow request failed", err, headers)
 	h.observe("RefundWorkflow_"+string(problem.CodeOf(err)), start)
 	return resp
 }
@@ -158,7 +164,7 @@ func (h *RefundWorkflow) statusURL(ev events.APIGatewayV2HTTPRequest, route, id 
 func workflowURL(publicBase string, ev events.APIGatewayV2HTTPRequest, route, id string) string {
 	base := publicBase
 	if base == "" {
-		base = apiBaseURL(ev, route)
+		base = handler.APIBaseURL(ev, route)
 	}
 	return base + workflowsPath + "/" + url.PathEscape(id)
 }
@@ -190,19 +196,19 @@ func observe(m *obs.Metrics, outcome, durationName string, d time.Duration) {
 // readJSONBody reads an API Gateway request's JSON body: the Content-Type
 // (JSON or none), the size limit, base64, and each member named once.
 func readJSONBody(ev events.APIGatewayV2HTTPRequest, limit int) ([]byte, error) {
-	if ct, _ := lowerHeader(ev.Headers, "content-type"); ct != "" {
-		if err := checkContentType(ct); err != nil {
+	if ct, _ := handler.LookupHeader(ev.Headers, "content-type"); ct != "" {
+		if err := handler.CheckContentType(ct); err != nil {
 			return nil, err
 		}
 	}
 	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
+		limit = handler.DefaultMaxBodyBytes
 	}
-	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, limit)
+	body, err := handler.DecodeBody(ev.Body, ev.IsBase64Encoded, limit)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMembers(body); err != nil {
+	if err := handler.CheckMembers(body); err != nil {
 		return nil, err
 	}
 	return body, nil

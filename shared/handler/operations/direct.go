@@ -1,4 +1,4 @@
-package handler
+package operations
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
@@ -44,9 +45,9 @@ func (r *DirectResult) summarize() {
 	if json.Unmarshal(r.Ottu, &body) != nil {
 		return
 	}
-	r.ReferenceNumber, r.CurrencyCode, r.State = nullable(body.ReferenceNumber), nullable(body.Txn.CurrencyCode), nullable(body.Txn.State)
+	r.ReferenceNumber, r.CurrencyCode, r.State = handler.Nullable(body.ReferenceNumber), handler.Nullable(body.Txn.CurrencyCode), handler.Nullable(body.Txn.State)
 	if d, ok, err := amount.ParseJSON(body.Amount); ok && err == nil {
-		r.Amount = nullable(amount.Format(d))
+		r.Amount = handler.Nullable(amount.Format(d))
 	}
 }
 

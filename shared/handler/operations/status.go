@@ -1,4 +1,4 @@
-package handler
+package operations
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -88,13 +89,13 @@ func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (
 
 // HTTP handles GET /operations/{tracking_key}.
 func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	key := ev.PathParameters["tracking_key"]
 	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return problemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
+		return handler.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
@@ -102,19 +103,19 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	case "true", "1":
 		refresh = true
 	default:
-		return problemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
+		return handler.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
 	}
 	if operation.ValidateTrackingKey(key) == nil {
 		headers["Tracking-Key"] = key
 	}
 	rec, err := h.Service.Status(ctx, key, refresh)
 	if err != nil {
-		resp := problemResponse(err, headers)
+		resp := handler.ProblemResponse(err, headers)
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
 		return resp
 	}
 	body, _ := json.Marshal(viewOf(rec))
-	return jsonResponse(http.StatusOK, body, headers)
+	return handler.JSONResponse(http.StatusOK, body, headers)
 }
 
 // viewOf is the contract's JSON form of a record.
@@ -122,9 +123,9 @@ func viewOf(rec *operation.Record) RecordView {
 	view := RecordView{
 		TrackingKey: rec.TrackingKey,
 		Operation:   rec.Operation,
-		SessionID:   nullable(rec.SessionID),
-		OrderNo:     nullable(rec.OrderNo),
-		Amount:      nullable(rec.Amount),
+		SessionID:   handler.Nullable(rec.SessionID),
+		OrderNo:     handler.Nullable(rec.OrderNo),
+		Amount:      handler.Nullable(rec.Amount),
 		Status:      rec.Status,
 		Attempts:    rec.Attempts,
 		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
@@ -142,14 +143,6 @@ func viewOf(rec *operation.Record) RecordView {
 		view.OttuInquiryThrottled = &ThrottledView{Detail: t.Detail, RetryAfterSeconds: problem.RetryAfterSeconds(t.RetryAfter)}
 	}
 	return view
-}
-
-// nullable writes "" as JSON null: the contract's record always has the field.
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func (h *OperationStatus) logger() *slog.Logger {

@@ -1,4 +1,4 @@
-package handler
+package webhook
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/callback"
+	"github.com/ottuops/ottu-lambda/shared/handler/handlertest"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/testenv"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
@@ -91,8 +92,8 @@ func logLines(t *testing.T, out string) (logs, emf []map[string]any) {
 }
 
 func TestWebhookHTTP(t *testing.T) {
-	jsonEvent := loadEvent(t, "apigw-webhook.json")
-	formEvent := loadEvent(t, "apigw-webhook-form.json")
+	jsonEvent := handlertest.LoadEvent(t, "apigw-webhook.json")
+	formEvent := handlertest.LoadEvent(t, "apigw-webhook-form.json")
 	with := func(ev events.APIGatewayV2HTTPRequest, change func(*events.APIGatewayV2HTTPRequest)) events.APIGatewayV2HTTPRequest {
 		ev.Headers = map[string]string{"content-type": ev.Headers["content-type"]}
 		change(&ev)
@@ -189,7 +190,7 @@ func TestWebhookHTTP(t *testing.T) {
 // nothing unsigned is accepted.
 func FuzzWebhookBody(f *testing.F) {
 	for _, name := range []string{"apigw-webhook.json", "apigw-webhook-form.json"} {
-		ev := loadEvent(f, name)
+		ev := handlertest.LoadEvent(f, name)
 		f.Add(ev.Body, ev.IsBase64Encoded, ev.Headers["content-type"])
 	}
 	f.Add(`{"session_id":"s","signature":"00"}`, false, "application/json")

@@ -1,4 +1,4 @@
-package handler
+package refundworkflow
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
@@ -66,19 +67,19 @@ func (h *RefundApproval) Invoke(ctx context.Context, payload json.RawMessage) (a
 // "workflow"}. The token is never logged.
 func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (*RequestedAnswer, error) {
 	start := h.now()
-	log := logger(h.Logger).With(obs.Operation("request_approval"))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.Operation("request_approval"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With(obs.RequestID(lc.AwsRequestID))
 	}
 	var ev refundflow.RequestEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		err = problem.Invalid(problem.CodeInvalidRequest, "", `The event must be {"task_token": "…", "workflow": {…}}, as the refund workflow's approval state sends it.`)
-		logFailure(ctx, log, "approval request failed", err, 0)
+		handler.LogFailure(ctx, log, "approval request failed", err, 0)
 		return nil, problem.Typed(err)
 	}
 	ap, err := h.Service.Request(ctx, ev)
 	if err != nil {
-		logFailure(ctx, log, "approval request failed", err, 0)
+		handler.LogFailure(ctx, log, "approval request failed", err, 0)
 		h.observe("ApprovalRequest_"+string(problem.CodeOf(err)), start)
 		return nil, problem.Typed(err)
 	}
@@ -91,10 +92,10 @@ func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (
 // HTTP handles POST /refund-workflows/{id}/approval {"approved", "note"?}.
 func (h *RefundApproval) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	start := h.now()
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	id := ev.PathParameters["id"]
-	log := logger(h.Logger).With(obs.RequestID(requestID), obs.Operation("approval"), slog.String("workflow_id", id))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.RequestID(requestID), obs.Operation("approval"), slog.String("workflow_id", id))
 	if m := ev.RequestContext.HTTP.Method; m != http.MethodPost {
 		headers["Allow"] = http.MethodPost
 		return h.fail(ctx, log, start, &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use POST for /refund-workflows/{id}/approval."}, headers)
@@ -111,7 +112,7 @@ func (h *RefundApproval) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPReq
 	h.observe("Approval_"+string(ap.Status), start)
 	body, _ := json.Marshal(ApprovalAnswer{WorkflowID: id, Approval: refundflow.ViewOfApproval(ap),
 		StatusURL: workflowURL(h.PublicBaseURL, ev, workflowsPath+"/"+id+"/approval", id)})
-	return jsonResponse(http.StatusOK, body, headers)
+	return handler.JSONResponse(http.StatusOK, body, headers)
 }
 
 // readDecision reads {"approved": true|false, "note"?: "…"} strictly.
@@ -126,21 +127,21 @@ func (h *RefundApproval) readDecision(ev events.APIGatewayV2HTTPRequest) (refund
 	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &fields) != nil {
 		return d, &problem.Error{Code: problem.CodeInvalidRequest, Detail: `The request body is not a JSON object; send {"approved": true, "note": "…"} or {"approved": false, "note": "…"}.`}
 	}
-	if err := unknownFields(fields, approvalFields); err != nil {
+	if err := handler.UnknownFields(fields, approvalFields); err != nil {
 		return d, err
 	}
 	raw, ok := fields["approved"]
-	if !ok || isNull(raw) || json.Unmarshal(raw, &d.Approved) != nil {
+	if !ok || handler.IsNull(raw) || json.Unmarshal(raw, &d.Approved) != nil {
 		return d, problem.Invalid(problem.CodeInvalidRequest, "approved", "approved is required and must be true or false (a JSON boolean).")
 	}
-	if d.Note, err = stringField(fields, "note"); err != nil {
+	if d.Note, err = handler.StringField(fields, "note"); err != nil {
 		return d, err
 	}
 	return d, nil
 }
 
 func (h *RefundApproval) fail(ctx context.Context, log *slog.Logger, start time.Time, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := failHTTP(ctx, log, "approval failed", err, headers)
+	resp := handler.FailHTTP(ctx, log, "approval failed", err, headers)
 	h.observe("Approval_"+string(problem.CodeOf(err)), start)
 	return resp
 }

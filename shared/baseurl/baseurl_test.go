@@ -1,13 +1,13 @@
-package ottu_test
+package baseurl_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/baseurl"
 )
 
-func TestCheckBaseURL(t *testing.T) {
+func TestCheck(t *testing.T) {
 	tests := []struct {
 		name    string
 		raw     string
@@ -30,7 +30,7 @@ func TestCheckBaseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ottu.CheckBaseURL(tt.raw)
+			got, err := baseurl.Check(tt.raw)
 			problem := ""
 			if err != nil {
 				problem = err.Error()

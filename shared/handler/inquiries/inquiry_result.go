@@ -1,4 +1,4 @@
-package handler
+package inquiries
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -40,32 +41,32 @@ func (h *InquiryResult) Invoke(ctx context.Context, payload json.RawMessage) (an
 // HTTP handles GET /transactions/{id}/inquiry[?history=true]; id is a
 // session_id or an order_no.
 func (h *InquiryResult) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	id := ev.PathParameters["id"]
-	log := logger(h.Logger).With(obs.RequestID(requestID))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.RequestID(requestID))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return failHTTP(ctx, log, "read failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /transactions/{id}/inquiry."}, headers)
+		return handler.FailHTTP(ctx, log, "read failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /transactions/{id}/inquiry."}, headers)
 	}
-	withHistory, err := boolQuery(ev.QueryStringParameters, "history")
+	withHistory, err := handler.BoolQuery(ev.QueryStringParameters, "history")
 	if err != nil {
-		return failHTTP(ctx, log, "read failed", err, headers)
+		return handler.FailHTTP(ctx, log, "read failed", err, headers)
 	}
 	st, err := h.Service.Read(ctx, id, withHistory)
 	if err != nil {
-		return failHTTP(ctx, log, "read failed", err, headers)
+		return handler.FailHTTP(ctx, log, "read failed", err, headers)
 	}
 	v := viewOfStored(st, withHistory)
 	log.LogAttrs(ctx, slog.LevelInfo, "read done", slog.String("source", string(v.Source)), slog.Bool("history", withHistory))
 	body, _ := json.Marshal(v)
-	return jsonResponse(http.StatusOK, body, headers)
+	return handler.JSONResponse(http.StatusOK, body, headers)
 }
 
 // Direct reads for a direct invocation {"id", "history"?}; failures are
 // typed errors (not_found is an OperationRejected).
 func (h *InquiryResult) Direct(ctx context.Context, payload json.RawMessage) (*InquiryView, error) {
-	log := logger(h.Logger)
+	log := handler.LoggerOrDefault(h.Logger)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With(obs.RequestID(lc.AwsRequestID))
 	}
@@ -81,7 +82,7 @@ func (h *InquiryResult) Direct(ctx context.Context, payload json.RawMessage) (*I
 	}
 	st, err := h.Service.Read(ctx, in.ID, in.History)
 	if err != nil {
-		logFailure(ctx, log, "read failed", err, 0)
+		handler.LogFailure(ctx, log, "read failed", err, 0)
 		return nil, problem.Typed(err)
 	}
 	v := viewOfStored(st, in.History)

@@ -1,4 +1,8 @@
-package ottu
+// Package baseurl holds the rule for the base URLs the project is
+// configured with (Ottu's host, the stack's own public address). It is a
+// leaf apart from the Ottu client so that checking the configuration does
+// not link the client into functions that never call Ottu.
+package baseurl
 
 import (
 	"errors"
@@ -7,11 +11,11 @@ import (
 	"strings"
 )
 
-// CheckBaseURL applies the rule for every Ottu (or own API) host the
-// project is configured with: https, or plain http only for a loopback host
+// Check applies the rule for every Ottu (or own API) host the project is
+// configured with: https, or plain http only for a loopback host
 // (the local sandbox); no user, query or fragment. It trims a trailing
 // slash. Its errors never quote the URL, which may carry a password.
-func CheckBaseURL(raw string) (string, error) {
+func Check(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return "", errors.New("must be an absolute URL such as https://merchant.ottu.net")

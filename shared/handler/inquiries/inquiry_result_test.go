@@ -1,4 +1,4 @@
-package handler
+package inquiries
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ottuops/ottu-lambda/shared/handler/handlertest"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/problem"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
@@ -97,20 +98,20 @@ func TestInquiryResultAnswers(t *testing.T) {
 	})
 	t.Run("nothing stored is a 404 not_found", func(t *testing.T) {
 		resp := get(&recordingReader{err: &problem.Error{Code: problem.CodeNotFound, Detail: "Nothing is stored."}}, "s", nil, http.MethodGet)
-		if p := decodeProblem(t, resp); resp.StatusCode != 404 || p.Code != problem.CodeNotFound {
+		if p := handlertest.DecodeProblem(t, resp); resp.StatusCode != 404 || p.Code != problem.CodeNotFound {
 			t.Fatalf("%d %+v", resp.StatusCode, p)
 		}
 	})
 	t.Run("history=maybe is a 400 and nothing is read", func(t *testing.T) {
 		r := &recordingReader{st: storedResults(t)}
 		resp := get(r, "s", map[string]string{"history": "maybe"}, http.MethodGet)
-		if p := decodeProblem(t, resp); resp.StatusCode != 400 || p.Code != problem.CodeInvalidRequest || len(r.ids) != 0 {
+		if p := handlertest.DecodeProblem(t, resp); resp.StatusCode != 400 || p.Code != problem.CodeInvalidRequest || len(r.ids) != 0 {
 			t.Fatalf("%d %+v", resp.StatusCode, p)
 		}
 	})
 	t.Run("a POST is a 405 naming GET", func(t *testing.T) {
 		resp := get(&recordingReader{st: storedResults(t)}, "s", nil, http.MethodPost)
-		if p := decodeProblem(t, resp); resp.StatusCode != 405 || p.Code != problem.CodeMethodNotAllowed || resp.Headers["Allow"] != "GET" {
+		if p := handlertest.DecodeProblem(t, resp); resp.StatusCode != 405 || p.Code != problem.CodeMethodNotAllowed || resp.Headers["Allow"] != "GET" {
 			t.Fatalf("%d %v %+v", resp.StatusCode, resp.Headers, p)
 		}
 	})

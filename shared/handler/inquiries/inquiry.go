@@ -1,4 +1,8 @@
-package handler
+// Package inquiries adapts the inquiry function's events (POST /inquiry and
+// direct invocations) and inquiry-result's (GET
+// /transactions/{id}/inquiry) to the inquiry domain, and its answers and
+// errors back to responses and typed invocation errors.
+package inquiries
 
 import (
 	"bytes"
@@ -6,15 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/problem"
@@ -91,15 +93,15 @@ type InquiryView struct {
 func viewOfEntry(e txnstate.Entry) InquiryView {
 	v := InquiryView{
 		Source:     e.Source,
-		SessionID:  nullable(e.SessionID),
-		OrderNo:    nullable(e.OrderNo),
-		State:      nullable(e.State),
-		Result:     nullable(e.Result),
+		SessionID:  handler.Nullable(e.SessionID),
+		OrderNo:    handler.Nullable(e.OrderNo),
+		State:      handler.Nullable(e.State),
+		Result:     handler.Nullable(e.Result),
 		ReceivedAt: e.ReceivedAt.UTC().Format(time.RFC3339Nano),
 		Ottu:       e.Body,
 	}
 	if !e.OttuTimestamp.IsZero() {
-		v.OttuTimestamp = nullable(e.OttuTimestamp.UTC().Format(time.RFC3339))
+		v.OttuTimestamp = handler.Nullable(e.OttuTimestamp.UTC().Format(time.RFC3339))
 	}
 	if !json.Valid(v.Ottu) {
 		v.Ottu = json.RawMessage("null")
@@ -135,21 +137,21 @@ func (h *Inquiry) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 // Ottu answered now, the stored view (source "stored") when its throttle
 // would have refused.
 func (h *Inquiry) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
-	log := logger(h.Logger).With(obs.RequestID(requestID), obs.Operation("inquiry"))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.RequestID(requestID), obs.Operation("inquiry"))
 
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
 		headers["Allow"] = http.MethodPost
-		return failHTTP(ctx, log, "inquiry failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use POST for /inquiry."}, headers)
+		return handler.FailHTTP(ctx, log, "inquiry failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use POST for /inquiry."}, headers)
 	}
 	req, err := h.readHTTP(ev)
 	if err != nil {
-		return failHTTP(ctx, log, "inquiry failed", err, headers)
+		return handler.FailHTTP(ctx, log, "inquiry failed", err, headers)
 	}
 	res, err := h.Service.Inquire(obs.With(ctx, log), req)
 	if err != nil {
-		return failHTTP(ctx, log, "inquiry failed", err, headers)
+		return handler.FailHTTP(ctx, log, "inquiry failed", err, headers)
 	}
 	logResult(ctx, log, res)
 	headers[headerInquirySource] = string(res.Source)
@@ -157,24 +159,24 @@ func (h *Inquiry) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 		if res.Unstored {
 			headers[headerResultStored] = "false"
 		}
-		return jsonResponse(http.StatusOK, res.Entry.Body, headers)
+		return handler.JSONResponse(http.StatusOK, res.Entry.Body, headers)
 	}
 	body, _ := json.Marshal(viewOfResult(res))
-	return jsonResponse(http.StatusOK, body, headers)
+	return handler.JSONResponse(http.StatusOK, body, headers)
 }
 
 // readHTTP reads the request of POST /inquiry.
 func (h *Inquiry) readHTTP(ev events.APIGatewayV2HTTPRequest) (inquiry.Request, error) {
-	if ct, _ := lowerHeader(ev.Headers, "content-type"); ct != "" {
-		if err := checkContentType(ct); err != nil {
+	if ct, _ := handler.LookupHeader(ev.Headers, "content-type"); ct != "" {
+		if err := handler.CheckContentType(ct); err != nil {
 			return inquiry.Request{}, err
 		}
 	}
 	limit := h.MaxBodyBytes
 	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
+		limit = handler.DefaultMaxBodyBytes
 	}
-	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, limit)
+	body, err := handler.DecodeBody(ev.Body, ev.IsBase64Encoded, limit)
 	if err != nil {
 		return inquiry.Request{}, err
 	}
@@ -182,10 +184,10 @@ func (h *Inquiry) readHTTP(ev events.APIGatewayV2HTTPRequest) (inquiry.Request, 
 	if err != nil {
 		return req, err
 	}
-	if req.Fresh, err = boolQuery(ev.QueryStringParameters, "fresh"); err != nil {
+	if req.Fresh, err = handler.BoolQuery(ev.QueryStringParameters, "fresh"); err != nil {
 		return req, err
 	}
-	req.APIBaseURL = apiBaseURL(ev, "/inquiry")
+	req.APIBaseURL = handler.APIBaseURL(ev, "/inquiry")
 	return req, nil
 }
 
@@ -193,7 +195,7 @@ func (h *Inquiry) readHTTP(ev events.APIGatewayV2HTTPRequest) (inquiry.Request, 
 // "disclose_to_merchant"?, "disclosure_url"?, "fresh"?, "task_token"?}.
 // Failures are problem.Typed errors a workflow's Retry and Catch match.
 func (h *Inquiry) Direct(ctx context.Context, payload json.RawMessage) (*InquiryView, error) {
-	log := logger(h.Logger).With(obs.Operation("inquiry"))
+	log := handler.LoggerOrDefault(h.Logger).With(obs.Operation("inquiry"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With(obs.RequestID(lc.AwsRequestID))
 	}
@@ -204,7 +206,7 @@ func (h *Inquiry) Direct(ctx context.Context, payload json.RawMessage) (*Inquiry
 	}
 	res, err := h.Service.Inquire(obs.With(ctx, log), req)
 	if err != nil {
-		logFailure(ctx, log, "inquiry failed", err, 0)
+		handler.LogFailure(ctx, log, "inquiry failed", err, 0)
 		return nil, problem.Typed(err)
 	}
 	logResult(ctx, log, res)
@@ -230,33 +232,33 @@ func parseInquiryBody(body []byte, allowed []string) (inquiry.Request, error) {
 		return req, &problem.Error{Code: problem.CodeInvalidRequest,
 			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "disclose_to_merchant": true}.`}
 	}
-	if err := checkMembers(body); err != nil {
+	if err := handler.CheckMembers(body); err != nil {
 		return req, err
 	}
-	if err := unknownFields(fields, allowed); err != nil {
+	if err := handler.UnknownFields(fields, allowed); err != nil {
 		return req, err
 	}
 	var err error
-	if req.SessionID, err = stringField(fields, "session_id"); err != nil {
+	if req.SessionID, err = handler.StringField(fields, "session_id"); err != nil {
 		return req, err
 	}
-	if req.OrderNo, err = stringField(fields, "order_no"); err != nil {
+	if req.OrderNo, err = handler.StringField(fields, "order_no"); err != nil {
 		return req, err
 	}
-	if req.DisclosureURL, err = stringField(fields, "disclosure_url"); err != nil {
+	if req.DisclosureURL, err = handler.StringField(fields, "disclosure_url"); err != nil {
 		return req, err
 	}
-	if req.TaskToken, err = stringField(fields, "task_token"); err != nil {
+	if req.TaskToken, err = handler.StringField(fields, "task_token"); err != nil {
 		return req, err
 	}
 	if len(req.TaskToken) > maxTaskToken {
 		return req, problem.Invalid(problem.CodeInvalidRequest, "task_token",
 			fmt.Sprintf("task_token is longer than %d characters; pass $$.Task.Token unchanged.", maxTaskToken))
 	}
-	if req.Disclose, err = boolField(fields, "disclose_to_merchant"); err != nil {
+	if req.Disclose, err = handler.BoolField(fields, "disclose_to_merchant"); err != nil {
 		return req, err
 	}
-	if req.Fresh, err = boolField(fields, "fresh"); err != nil {
+	if req.Fresh, err = handler.BoolField(fields, "fresh"); err != nil {
 		return req, err
 	}
 	if req.SessionID == "" && req.OrderNo == "" {
@@ -264,74 +266,6 @@ func parseInquiryBody(body []byte, allowed []string) (inquiry.Request, error) {
 			`Name the transaction: send session_id or order_no, such as {"session_id": "…"}.`)
 	}
 	return req, nil
-}
-
-// unknownFields refuses members outside allowed, naming them all.
-func unknownFields(fields map[string]json.RawMessage, allowed []string) error {
-	var unknown []string
-	for k := range fields {
-		if !slices.Contains(allowed, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	slices.Sort(unknown)
-	e := &problem.Error{Code: problem.CodeUnknownField,
-		Detail: fmt.Sprintf("Unknown field %s; the accepted fields are %s.", quoteList(unknown), quoteList(allowed))}
-	for _, f := range unknown {
-		e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
-	}
-	return e
-}
-
-// boolField reads a JSON boolean; null or absent is false.
-func boolField(fields map[string]json.RawMessage, name string) (bool, error) {
-	raw, ok := fields[name]
-	if !ok || isNull(raw) {
-		return false, nil
-	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, problem.Invalid(problem.CodeInvalidRequest, name, name+" must be true or false (a JSON boolean, not a string).")
-	}
-	return b, nil
-}
-
-// boolQuery reads a true/false query parameter; absent is false.
-func boolQuery(query map[string]string, name string) (bool, error) {
-	switch v := query[name]; v {
-	case "", "false", "0":
-		return false, nil
-	case "true", "1":
-		return true, nil
-	}
-	return false, problem.Invalid(problem.CodeInvalidRequest, name, name+" must be true or false.")
-}
-
-// apiBaseURL is the base URL the request reached the API through: API
-// Gateway's domain (always https, but on a laptop), and the part of the
-// path before route (a stage or a custom domain's mapping). Empty when the
-// event does not say.
-func apiBaseURL(ev events.APIGatewayV2HTTPRequest, route string) string {
-	domain := ev.RequestContext.DomainName
-	if domain == "" || strings.ContainsAny(domain, "/?#@ ") {
-		return ""
-	}
-	prefix, ok := strings.CutSuffix(ev.RawPath, route)
-	if !ok || strings.ContainsAny(prefix, "?#") {
-		prefix = ""
-	}
-	scheme := "https"
-	host := domain
-	if h, _, err := net.SplitHostPort(domain); err == nil {
-		host = h
-	}
-	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-		scheme = "http"
-	}
-	return scheme + "://" + domain + strings.TrimRight(prefix, "/")
 }
 
 // logResult writes the line of a successful inquiry.
@@ -342,30 +276,4 @@ func logResult(ctx context.Context, log *slog.Logger, res *inquiry.Result) {
 		slog.String("result", res.Entry.Result),
 		slog.Bool("stored", !res.Unstored),
 		slog.Bool("waiting", res.Waiting))
-}
-
-// failHTTP answers err as a problem and logs it: 5xx at error level.
-func failHTTP(ctx context.Context, log *slog.Logger, msg string, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := problemResponse(err, headers)
-	logFailure(ctx, log, msg, err, resp.StatusCode)
-	return resp
-}
-
-func logFailure(ctx context.Context, log *slog.Logger, msg string, err error, status int) {
-	code := problem.CodeOf(err)
-	if status == 0 {
-		status = problem.StatusOf(code)
-	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	log.LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("code", string(code)), slog.String("error", err.Error()))
-}
-
-func logger(l *slog.Logger) *slog.Logger {
-	if l != nil {
-		return l
-	}
-	return slog.Default()
 }

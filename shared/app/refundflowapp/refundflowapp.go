@@ -1,4 +1,8 @@
-package app
+// Package refundflowapp builds the refund workflow's functions
+// (refund-workflow and refund-approval): Step Functions, the approvals
+// table and the workflow services, behind their adapters. Neither calls
+// Ottu nor reads a secret: the refund itself runs in the refund function.
+package refundflowapp
 
 import (
 	"context"
@@ -6,9 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/ottuops/ottu-lambda/shared/app"
 	"github.com/ottuops/ottu-lambda/shared/approvalstore"
 	"github.com/ottuops/ottu-lambda/shared/config"
-	"github.com/ottuops/ottu-lambda/shared/handler"
+	"github.com/ottuops/ottu-lambda/shared/handler/refundworkflow"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -19,16 +24,16 @@ type NewStepFunctions func(aws.Config) refundflow.StepFunctions
 
 // RefundWorkflowHandler builds the refund-workflow function's handler from
 // the process environment.
-func RefundWorkflowHandler(ctx context.Context, getenv func(string) string, newSFN NewStepFunctions) (*handler.RefundWorkflow, error) {
-	return BuildRefundWorkflow(ctx, getenv, Options{}, newSFN)
+func RefundWorkflowHandler(ctx context.Context, getenv func(string) string, newSFN NewStepFunctions) (*refundworkflow.RefundWorkflow, error) {
+	return BuildRefundWorkflow(ctx, getenv, app.Options{}, newSFN)
 }
 
 // BuildRefundWorkflow wires the refund-workflow function: Step Functions
 // (start, describe and read the history of the workflow's executions) and
 // the approvals table (read only). It needs no Ottu secret and no
 // Tracking-Key table: the refund runs in the refund function.
-func BuildRefundWorkflow(_ context.Context, getenv func(string) string, opts Options, newSFN NewStepFunctions) (*handler.RefundWorkflow, error) {
-	b, err := NewBase("refund-workflow", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable)
+func BuildRefundWorkflow(_ context.Context, getenv func(string) string, opts app.Options, newSFN NewStepFunctions) (*refundworkflow.RefundWorkflow, error) {
+	b, err := app.NewBase("refund-workflow", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable)
 	if err != nil {
 		return nil, err
 	}
@@ -38,21 +43,21 @@ func BuildRefundWorkflow(_ context.Context, getenv func(string) string, opts Opt
 		Approvals:       approvalstore.New(dynamodb.NewFromConfig(b.AWS), cfg.RefundApprovalsTable),
 		StateMachineARN: cfg.RefundStateMachineARN,
 	}
-	return &handler.RefundWorkflow{Service: svc, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
+	return &refundworkflow.RefundWorkflow{Service: svc, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
 		Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
 }
 
 // RefundApprovalHandler builds the refund-approval function's handler from
 // the process environment.
-func RefundApprovalHandler(ctx context.Context, getenv func(string) string, newSFN NewStepFunctions) (*handler.RefundApproval, error) {
-	return BuildRefundApproval(ctx, getenv, Options{}, newSFN)
+func RefundApprovalHandler(ctx context.Context, getenv func(string) string, newSFN NewStepFunctions) (*refundworkflow.RefundApproval, error) {
+	return BuildRefundApproval(ctx, getenv, app.Options{}, newSFN)
 }
 
 // BuildRefundApproval wires the refund-approval function: the approvals
 // table, and Step Functions to resume the waiting workflow (and to tell a
 // workflow that never waited from none at all).
-func BuildRefundApproval(_ context.Context, getenv func(string) string, opts Options, newSFN NewStepFunctions) (*handler.RefundApproval, error) {
-	b, err := NewBase("refund-approval", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable)
+func BuildRefundApproval(_ context.Context, getenv func(string) string, opts app.Options, newSFN NewStepFunctions) (*refundworkflow.RefundApproval, error) {
+	b, err := app.NewBase("refund-approval", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +69,6 @@ func BuildRefundApproval(_ context.Context, getenv func(string) string, opts Opt
 		Retention:       cfg.RecordRetention(),
 		Now:             b.Now,
 	}
-	return &handler.RefundApproval{Service: svc, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
+	return &refundworkflow.RefundApproval{Service: svc, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
 		Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
 }

@@ -1,4 +1,8 @@
-package handler
+// Package operations adapts the operation functions' events (POST
+// /operations/{op} and direct invocations) and operation-status's (GET
+// /operations/{tracking_key}) to the operation service, and its results and
+// errors back to responses and typed invocation errors.
+package operations
 
 import (
 	"context"
@@ -6,12 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/uuid"
 
+	"github.com/ottuops/ottu-lambda/shared/handler"
 	"github.com/ottuops/ottu-lambda/shared/obs"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
@@ -46,7 +49,7 @@ func (h *Operation) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 
 // HTTP handles POST /operations/{op}.
 func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
-	requestID := requestIDOf(ctx, ev)
+	requestID := handler.RequestID(ctx, ev)
 	headers := map[string]string{"X-Request-Id": requestID}
 	log := h.logger().With(obs.RequestID(requestID), obs.Operation(string(h.Op)))
 
@@ -62,12 +65,12 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	headers["Tracking-Key"] = key
 	log = log.With(obs.TrackingKey(key))
 
-	if ct, _ := lowerHeader(ev.Headers, "content-type"); ct != "" {
-		if err := checkContentType(ct); err != nil {
+	if ct, _ := handler.LookupHeader(ev.Headers, "content-type"); ct != "" {
+		if err := handler.CheckContentType(ct); err != nil {
 			return h.fail(ctx, log, err, headers)
 		}
 	}
-	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, h.maxBody())
+	body, err := handler.DecodeBody(ev.Body, ev.IsBase64Encoded, h.maxBody())
 	if err != nil {
 		return h.fail(ctx, log, err, headers)
 	}
@@ -93,11 +96,11 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if status < 200 || status > 299 {
 		status = http.StatusOK
 	}
-	return jsonResponse(status, res.Body, headers)
+	return handler.JSONResponse(status, res.Body, headers)
 }
 
 func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := problemResponse(err, headers)
+	resp := handler.ProblemResponse(err, headers)
 	level := slog.LevelInfo
 	if resp.StatusCode >= 500 {
 		level = slog.LevelError
@@ -112,8 +115,8 @@ func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, heade
 // and delete move no money and Ottu refuses them in the state they leave,
 // so a key is made for them when none is sent.
 func trackingKeyFromHeaders(headers map[string]string, op ottu.Operation, newKey func() string) (string, error) {
-	tk, hasTK := lowerHeader(headers, "tracking-key")
-	ik, hasIK := lowerHeader(headers, "idempotency-key")
+	tk, hasTK := handler.LookupHeader(headers, "tracking-key")
+	ik, hasIK := handler.LookupHeader(headers, "idempotency-key")
 	switch {
 	case hasTK && hasIK && tk != ik:
 		return "", problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key",
@@ -132,25 +135,6 @@ func trackingKeyFromHeaders(headers map[string]string, op ottu.Operation, newKey
 	return tk, nil
 }
 
-func lowerHeader(headers map[string]string, name string) (string, bool) {
-	for k, v := range headers {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func requestIDOf(ctx context.Context, ev events.APIGatewayV2HTTPRequest) string {
-	if ev.RequestContext.RequestID != "" {
-		return ev.RequestContext.RequestID
-	}
-	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
-		return lc.AwsRequestID
-	}
-	return uuid.NewString()
-}
-
 func (h *Operation) newKey() string {
 	if h.NewTrackingKey != nil {
 		return h.NewTrackingKey()
@@ -162,7 +146,7 @@ func (h *Operation) maxBody() int {
 	if h.MaxBodyBytes > 0 {
 		return h.MaxBodyBytes
 	}
-	return DefaultMaxBodyBytes
+	return handler.DefaultMaxBodyBytes
 }
 
 func (h *Operation) logger() *slog.Logger {
