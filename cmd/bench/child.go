@@ -1,9 +1,9 @@
 package main
 
 // The measured side of the CPU section: a child process that runs either
-// the refund function's handler, wired by app.OperationHandler exactly as
-// functions/refund/main.go wires it, or the floor (a bare net/http client
-// making the same round trips to the same servers). The servers live in the
+// the refund function's handler, wired by operationsapp.OperationHandler
+// exactly as functions/refund/main.go wires it, or the floor (a bare
+// net/http client making the same round trips to the same servers). The servers live in the
 // parent, so the child's getrusage is the client's CPU alone.
 
 import (
@@ -26,7 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
+	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
 	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 )
@@ -172,7 +172,7 @@ type functionRequester struct {
 }
 
 func newFunctionRequester() (*functionRequester, error) {
-	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	h, err := operationsapp.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (s *sdkRequester) completeInput(key string, ottuBody []byte) *dynamodb.Upda
 func (s *sdkRequester) update(ctx context.Context, in *dynamodb.UpdateItemInput, conflict bool) error {
 	_, err := s.ddb.UpdateItem(ctx, in)
 	if conflict != dynamo.IsConditionFailed(err) {
-		return fmt.Errorf("sdk floor: UpdateItem: %v", err)
+		return fmt.Errorf("sdk floor: UpdateItem (condition failed: %t, want %t): %w", dynamo.IsConditionFailed(err), conflict, err)
 	}
 	return nil
 }
@@ -291,9 +291,9 @@ func (s *sdkRequester) replay(ctx context.Context, key, session string) error {
 // floorRequester is the floor: the same HTTP round trips with a bare
 // net/http client and bodies written out by hand, no SDK, no JSON work.
 type floorRequester struct {
-	client                 *http.Client
-	ottuURL, ottuAuth      string
-	motoURL, table, prefix string
+	client            *http.Client
+	ottuURL, ottuAuth string
+	motoURL, table    string
 }
 
 func newFloorRequester(a childArgs) *floorRequester {
@@ -384,7 +384,7 @@ func (f *floorRequester) ottu(ctx context.Context, key, session string) ([]byte,
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("floor: Ottu answered %d %s %v", resp.StatusCode, body, err)
+		return nil, fmt.Errorf("floor: Ottu answered %d %s: %w", resp.StatusCode, body, err)
 	}
 	return body, nil
 }

@@ -82,9 +82,7 @@ func (t *cpuTarget) runChild(ctx context.Context, r cpuRun) (childResult, error)
 		"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9",
 	}
 	env = append(env, r.Env...)
-	for _, kv := range strings.Fields(os.Getenv("BENCH_CHILD_ENV")) {
-		env = append(env, kv)
-	}
+	env = append(env, strings.Fields(os.Getenv("BENCH_CHILD_ENV"))...)
 	if r.GOMAXPROCS != "" {
 		env = append(env, "GOMAXPROCS="+r.GOMAXPROCS)
 	}

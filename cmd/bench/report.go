@@ -216,7 +216,7 @@ func (r *report) write(stdout io.Writer, file string) error {
 		return err
 	}
 	if file != "" {
-		return os.WriteFile(file, []byte(sb.String()), 0o644)
+		return os.WriteFile(file, []byte(sb.String()), 0o600)
 	}
 	return nil
 }

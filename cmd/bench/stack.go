@@ -175,7 +175,7 @@ func (b *benchStack) runLoad(ctx context.Context, path string, c, n int) (latenc
 		// One succeeded key per client, replayed over and over.
 		for i := range c {
 			if st, _, err := b.refund(ctx, key(i), sessions[0]); err != nil || st != 200 {
-				return row, fmt.Errorf("seed replay key: %d %v", st, err)
+				return row, fmt.Errorf("seed replay key: status %d: %w", st, err)
 			}
 			b.ddb.take(key(i))
 			b.ottu.take(key(i))
