@@ -7,11 +7,9 @@ package main
 // parent, so the child's getrusage is the client's CPU alone.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -26,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/ottuops/ottu-lambda/cmd/bench/floor"
 	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
 	"github.com/ottuops/ottu-lambda/shared/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
@@ -213,7 +212,7 @@ func (f *functionRequester) replay(ctx context.Context, key, session string) err
 // SDK client as app builds it (and Ottu through bare net/http): what the
 // SDK alone costs, with none of our code.
 type sdkRequester struct {
-	*floorRequester
+	*floor.Requester
 	ddb *dynamodb.Client
 }
 
@@ -221,7 +220,7 @@ func newSDKRequester(a childArgs) (*sdkRequester, error) {
 	// As app builds it from Lambda's environment.
 	cfg := aws.Config{Region: os.Getenv("AWS_REGION"), BaseEndpoint: aws.String(os.Getenv("AWS_ENDPOINT_URL")),
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN")))}
-	return &sdkRequester{floorRequester: newFloorRequester(a), ddb: dynamodb.NewFromConfig(cfg)}, nil
+	return &sdkRequester{Requester: newFloorRequester(a).Requester, ddb: dynamodb.NewFromConfig(cfg)}, nil
 }
 
 // claimInput and completeInput are the floor's bodies as SDK inputs.
@@ -246,7 +245,7 @@ func (s *sdkRequester) claimInput(key, session string) *dynamodb.UpdateItemInput
 		u.Name("fingerprint") + " = " + u.Value("fingerprint", dynamo.String("6f1c2a0b9d8e7f60a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef01")) + " AND " +
 		u.Name("status") + " <> " + u.Value("succeeded", dynamo.String("succeeded")) + " AND " +
 		u.Name("lease_expires_at") + " <= " + u.Value("nowms", dynamo.Number(now.UnixMilli())) + ")"
-	in := u.Input(s.table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
+	in := u.Input(s.Table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	return in
 }
@@ -262,7 +261,7 @@ func (s *sdkRequester) completeInput(key string, ottuBody []byte) *dynamodb.Upda
 	u.SetExpr("lease_expires_at", u.Value("leaseuntil", dynamo.UnixMillis(now)))
 	u.SetValue("expires_at", dynamo.UnixSeconds(now.Add(30*24*time.Hour)))
 	cond := u.Name("lease_id") + " = " + u.Value("lease", dynamo.String("0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"))
-	return u.Input(s.table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
+	return u.Input(s.Table, map[string]types.AttributeValue{"tracking_key": dynamo.String(key)}, cond)
 }
 
 func (s *sdkRequester) update(ctx context.Context, in *dynamodb.UpdateItemInput, conflict bool) error {
@@ -277,7 +276,7 @@ func (s *sdkRequester) first(ctx context.Context, key, session string) error {
 	if err := s.update(ctx, s.claimInput(key, session), false); err != nil {
 		return err
 	}
-	body, err := s.ottu(ctx, key, session)
+	body, err := s.Ottu(ctx, key, session)
 	if err != nil {
 		return err
 	}
@@ -288,108 +287,18 @@ func (s *sdkRequester) replay(ctx context.Context, key, session string) error {
 	return s.update(ctx, s.claimInput(key, session), true)
 }
 
-// floorRequester is the floor: the same HTTP round trips with a bare
-// net/http client and bodies written out by hand, no SDK, no JSON work.
-type floorRequester struct {
-	client            *http.Client
-	ottuURL, ottuAuth string
-	motoURL, table    string
+// floorRequester is the floor as a requester of this package.
+type floorRequester struct{ *floor.Requester }
+
+func newFloorRequester(a childArgs) floorRequester {
+	return floorRequester{&floor.Requester{Client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		OttuURL: a.ottuURL + "/b/pbl/v2/operation/", OttuAuth: "Api-Key " + a.ottuKey, MotoURL: a.motoURL, Table: a.table}}
 }
 
-func newFloorRequester(a childArgs) *floorRequester {
-	return &floorRequester{client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		ottuURL: a.ottuURL + "/b/pbl/v2/operation/", ottuAuth: "Api-Key " + a.ottuKey, motoURL: a.motoURL, table: a.table}
+func (f floorRequester) first(ctx context.Context, key, session string) error {
+	return f.First(ctx, key, session)
 }
 
-func (f *floorRequester) post(ctx context.Context, url string, body []byte, header http.Header, want ...int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header = header
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	for _, w := range want {
-		if resp.StatusCode == w {
-			return nil
-		}
-	}
-	return fmt.Errorf("floor: %s answered %d", url, resp.StatusCode)
-}
-
-// dynamoHeader is what the SDK sends, minus what only the SDK computes.
-func dynamoHeader(target string) http.Header {
-	return http.Header{
-		"Content-Type":  {"application/x-amz-json-1.0"},
-		"X-Amz-Target":  {"DynamoDB_20120810." + target},
-		"X-Amz-Date":    {"20260101T000000Z"},
-		"Authorization": {"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000"},
-	}
-}
-
-// claimBody is the claim's conditional UpdateItem as trackingkey sends it.
-func (f *floorRequester) claimBody(key, session string) []byte {
-	now := time.Now()
-	ms, s := strconv.FormatInt(now.UnixMilli(), 10), strconv.FormatInt(now.Unix(), 10)
-	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
-	return []byte(`{"ConditionExpression":"attribute_not_exists(#trackingkey) OR ((attribute_not_exists(#expiresat) OR #expiresat >= :nows) AND #fingerprint = :fingerprint AND #status <> :succeeded AND #leaseexpiresat <= :nowms)",` +
-		`"ExpressionAttributeNames":{"#amount":"amount","#attempts":"attempts","#createdat":"created_at","#expiresat":"expires_at","#fingerprint":"fingerprint","#leaseexpiresat":"lease_expires_at","#leaseid":"lease_id","#operation":"operation","#orderno":"order_no","#sessionid":"session_id","#status":"status","#trackingkey":"tracking_key","#updatedat":"updated_at"},` +
-		`"ExpressionAttributeValues":{":amount":{"S":"0.001"},":expiresat":{"N":"` + s + `"},":fingerprint":{"S":"6f1c2a0b9d8e7f60a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcdef01"},":inprogress":{"S":"in_progress"},":leaseid":{"S":"0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"},":leaseuntil":{"N":"` + ms + `"},":now":{"S":"` + ts + `"},":nows":{"N":"` + s + `"},":nowms":{"N":"` + ms + `"},":one":{"N":"1"},":operation":{"S":"refund"},":sessionid":{"S":"` + session + `"},":succeeded":{"S":"succeeded"},":zero":{"N":"0"}},` +
-		`"Key":{"tracking_key":{"S":"` + key + `"}},"ReturnValuesOnConditionCheckFailure":"ALL_OLD","TableName":"` + f.table + `",` +
-		`"UpdateExpression":"SET #operation = :operation, #sessionid = :sessionid, #amount = :amount, #fingerprint = :fingerprint, #status = :inprogress, #leaseid = :leaseid, #leaseexpiresat = :leaseuntil, #updatedat = :now, #expiresat = :expiresat, #attempts = if_not_exists(#attempts, :zero) + :one, #createdat = if_not_exists(#createdat, :now) REMOVE #orderno"}`)
-}
-
-// completeBody is the outcome write, fenced on the lease.
-func (f *floorRequester) completeBody(key string, ottuBody []byte) []byte {
-	now := time.Now()
-	ts := now.UTC().Format("2006-01-02T15:04:05.000Z")
-	quoted, _ := json.Marshal(string(ottuBody))
-	return []byte(`{"ConditionExpression":"#leaseid = :lease","ExpressionAttributeNames":{"#errorcode":"error_code","#expiresat":"expires_at","#leaseexpiresat":"lease_expires_at","#leaseid":"lease_id","#ottubody":"ottu_body","#ottustatus":"ottu_status","#status":"status","#updatedat":"updated_at"},` +
-		`"ExpressionAttributeValues":{":expiresat":{"N":"` + strconv.FormatInt(now.Unix()+2592000, 10) + `"},":lease":{"S":"0b7c4e1a-3f2d-4c5b-9a8e-7d6f5e4c3b2a"},":leaseuntil":{"N":"` + strconv.FormatInt(now.UnixMilli(), 10) + `"},":now":{"S":"` + ts + `"},":ottubody":{"S":` + string(quoted) + `},":ottustatus":{"N":"200"},":status":{"S":"succeeded"}},` +
-		`"Key":{"tracking_key":{"S":"` + key + `"}},"TableName":"` + f.table + `",` +
-		`"UpdateExpression":"SET #status = :status, #ottustatus = :ottustatus, #ottubody = :ottubody, #updatedat = :now, #leaseexpiresat = :leaseuntil, #expiresat = :expiresat REMOVE #errorcode"}`)
-}
-
-func (f *floorRequester) first(ctx context.Context, key, session string) error {
-	if err := f.post(ctx, f.motoURL, f.claimBody(key, session), dynamoHeader("UpdateItem"), 200); err != nil {
-		return err
-	}
-	body, err := f.ottu(ctx, key, session)
-	if err != nil {
-		return err
-	}
-	return f.post(ctx, f.motoURL, f.completeBody(key, body), dynamoHeader("UpdateItem"), 200)
-}
-
-// ottu is the refund at the sandbox; it returns Ottu's body.
-func (f *floorRequester) ottu(ctx context.Context, key, session string) ([]byte, error) {
-	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}, "Authorization": {f.ottuAuth}, "Tracking-Key": {key}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.ottuURL,
-		bytes.NewReader([]byte(`{"operation":"refund","session_id":"`+session+`","amount":"0.001"}`)))
-	if err != nil {
-		return nil, err
-	}
-	req.Header = h
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("floor: Ottu answered %d %s: %w", resp.StatusCode, body, err)
-	}
-	return body, nil
-}
-
-func (f *floorRequester) replay(ctx context.Context, key, session string) error {
-	// The claim fails its condition and DynamoDB returns the record (400).
-	return f.post(ctx, f.motoURL, f.claimBody(key, session), dynamoHeader("UpdateItem"), 400)
+func (f floorRequester) replay(ctx context.Context, key, session string) error {
+	return f.Replay(ctx, key, session)
 }
