@@ -686,6 +686,27 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 			t.Fatalf("the unknown outcome expires at %s; it must never free its key silently", rec.ExpiresAt)
 		}
 	})
+	t.Run("an answer naming another amount holds the key as unknown, since on v1 it answered our own request", func(t *testing.T) {
+		other := s.createTransaction(sandbox.TransactionSpec{OrderNo: "v1-order-2", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
+		if resp := s.post(context.Background(), ottu.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"1.000"}`); resp.StatusCode != 200 {
+			t.Fatalf("first: %d %s", resp.StatusCode, resp.Body)
+		}
+		// Our record is gone (another table); Ottu answers the key's first
+		// refund of 1.000 to a request for 2.000.
+		store := s.deps.Service.Store
+		s.deps.Service.Store = forgetful{store, "v1-mismatch"}
+		defer func() { s.deps.Service.Store = store }()
+		resp := s.post(context.Background(), ottu.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"2.000"}`)
+		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || !strings.Contains(p.Detail, "money may already have moved") {
+			t.Fatalf("got %d %+v", resp.StatusCode, p)
+		}
+		if rec := s.record("v1-mismatch-forgotten"); rec.Status != operation.StatusUnknown {
+			t.Fatalf("record %s: a mismatched v1 answer must not free the key", rec.Status)
+		}
+		if n := len(s.children(other)); n > 2 {
+			t.Fatalf("%d children", n)
+		}
+	})
 	t.Run("after a crash before the outcome write the retry is not sent, even long after the lease", func(t *testing.T) {
 		store := s.deps.Service.Store
 		s.deps.Service.Store = crashingStore{store}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,6 +221,15 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 	}
 	var domainErr *problem.Error
 	if errors.As(err, &domainErr) {
+		if s.NoOttuReplay && domainErr.Code == problem.CodeTrackingKeyReused {
+			// Without Ottu's key replay (v1) an answer naming another
+			// operation or amount answered our own request: money may have
+			// moved, so the key stays held like any unknown outcome.
+			domainErr.Code = problem.CodeOutcomeUnknown
+			domainErr.Detail = fmt.Sprintf("Ottu answered the %s with another operation or amount (%s), so what it did is unknown: money may already have moved.", req.Operation, describeAnswer(resp))
+			domainErr.Detail += " " + s.retryAdvice(req)
+			return outcome{status: StatusUnknown, ottuStatus: resp.StatusCode, body: resp.Raw, code: domainErr.Code, err: domainErr, holdLease: true}
+		}
 		return outcome{status: StatusFailed, ottuStatus: resp.StatusCode, body: resp.Raw, code: domainErr.Code, err: domainErr}
 	}
 	var oe *ottu.Error
@@ -456,7 +466,10 @@ func findOperation(rec *Record, inq *ottu.InquiryResponse) operationView {
 		if json.Unmarshal(raw, &c) != nil {
 			continue
 		}
-		if (c.TrackingKey != "" && c.TrackingKey == rec.TrackingKey) || (ref != "" && c.ReferenceNumber == ref) {
+		sameKey := (c.TrackingKey != "" && c.TrackingKey == rec.TrackingKey) || (ref != "" && c.ReferenceNumber == ref)
+		// A child of another operation under a reused key proves nothing
+		// about this one.
+		if sameKey && (c.Operation == "" || c.Operation == rec.Operation) {
 			view.raw, view.state = raw, c.State
 			return view
 		}
@@ -472,16 +485,18 @@ func (v operationView) settles(rec *Record, now time.Time) (Status, bool) {
 	if !open {
 		return "", false
 	}
-	switch v.state {
-	case "paid", "refunded", "refund_queued", "voided":
+	// The child states each operation leaves when it was done.
+	done := map[string][]string{"capture": {"paid"}, "refund": {"refunded", "refund_queued"}, "void": {"voided"}}
+	switch {
+	case slices.Contains(done[rec.Operation], v.state):
 		return StatusSucceeded, true
-	case "refund_rejected":
+	case rec.Operation == "refund" && v.state == "refund_rejected":
 		return StatusFailed, true
 	}
 	if v.raw == nil {
 		// Internal operations leave no child: the parent's state shows them.
-		done := map[string]string{"cancel": "canceled", "expire": "expired"}
-		if want, ok := done[rec.Operation]; ok && v.parentState == want {
+		parentDone := map[string]string{"cancel": "canceled", "expire": "expired"}
+		if want, ok := parentDone[rec.Operation]; ok && v.parentState == want {
 			return StatusSucceeded, true
 		}
 	}
@@ -512,6 +527,10 @@ func checkAnswerMatches(req Request, resp *ottu.OperationResponse) error {
 		}
 	}
 	return nil
+}
+
+func describeAnswer(resp *ottu.OperationResponse) string {
+	return fmt.Sprintf("a %s of %s", resp.Operation, resp.Amount)
 }
 
 func reusedAtOttu(req Request, resp *ottu.OperationResponse) *problem.Error {

@@ -93,3 +93,38 @@ func TestStatusRefreshUnderOttusThrottle(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshSettlesOnlyFromThisOperationsChild: an unknown outcome is
+// settled by the child its own operation leaves, never by another
+// operation's child under the same key or reference.
+func TestRefreshSettlesOnlyFromThisOperationsChild(t *testing.T) {
+	tests := []struct {
+		name      string
+		operation string
+		child     string
+		want      Status
+	}{
+		{"a refund child in state refunded settles a refund as succeeded", "refund", `{"operation":"refund","state":"refunded","tracking_key":"k-1"}`, StatusSucceeded},
+		{"a rejected queued refund settles a refund as failed", "refund", `{"operation":"refund","state":"refund_rejected","tracking_key":"k-1"}`, StatusFailed},
+		{"a capture child under the same key does not settle a refund", "refund", `{"operation":"capture","state":"paid","tracking_key":"k-1"}`, StatusUnknown},
+		{"a paid child settles a capture", "capture", `{"operation":"capture","state":"paid","tracking_key":"k-1"}`, StatusSucceeded},
+		{"a refunded child does not settle a void", "void", `{"state":"refunded","tracking_key":"k-1"}`, StatusUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &oneRecord{rec: Record{TrackingKey: "k-1", Operation: tt.operation, SessionID: "s-1", Status: StatusUnknown, UpdatedAt: time.Now()}}
+			inq := &inquirer{body: `{"state":"paid","transactions":[` + tt.child + `]}`}
+			s := &Service{Store: store, Inquiry: inq}
+			rec, err := s.Status(context.Background(), "k-1", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Status != tt.want {
+				t.Fatalf("status %s, want %s", rec.Status, tt.want)
+			}
+			if settled := store.settled > 0; settled != (tt.want != StatusUnknown) {
+				t.Fatalf("settled %d times", store.settled)
+			}
+		})
+	}
+}

@@ -106,7 +106,7 @@ func ParseRequest(body []byte) (Request, error) {
 				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500"; leave it out to refund everything left.`)
 		}
 		req.Amount = &d
-		req.AmountText = strings.Trim(string(bytes.TrimSpace(raw)), `"`)
+		req.AmountText = amount.Format(d) // as parsed: escapes never reach Ottu
 	}
 	return req, req.Validate()
 }
