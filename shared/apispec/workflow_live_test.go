@@ -60,11 +60,13 @@ func workflowLiveCases() []liveCase {
 		{name: "a refund_id that cannot name a workflow is a 400 invalid_request", path: "/refund-workflows",
 			body: `{"session_id":"live-workflow-paid","refund_id":"a/b"}`, spec: specRejects, status: 400, code: "invalid_request"},
 		{name: "a refund workflow with an unknown member is a 400 unknown_field", path: "/refund-workflows",
-			body: `{"session_id":"live-workflow-paid","currency":"KWD"}`, spec: specRejects, status: 400, code: "unknown_field"},
+			body: `{"session_id":"live-workflow-paid","currency":"KWD","refund_id":"live-wf-unknown"}`, spec: specRejects, status: 400, code: "unknown_field"},
 		{name: "a refund workflow with an amount of zero is a 400 invalid_amount", path: "/refund-workflows",
-			body: `{"session_id":"live-workflow-paid","amount":"0"}`, spec: specSilent, status: 400, code: "invalid_amount"},
+			body: `{"session_id":"live-workflow-paid","amount":"0","refund_id":"live-wf-zero"}`, spec: specSilent, status: 400, code: "invalid_amount"},
+		{name: "a refund workflow without a refund_id is a 400 invalid_request, since a retry could refund twice", path: "/refund-workflows",
+			body: `{"session_id":"live-workflow-paid","amount":"1.000"}`, spec: specRejects, status: 400, code: "invalid_request"},
 		{name: "a refund workflow sent as text/plain is a 415 unsupported_media_type", path: "/refund-workflows",
-			header: map[string]string{"Content-Type": "text/plain"}, body: `{"session_id":"live-workflow-paid"}`,
+			header: map[string]string{"Content-Type": "text/plain"}, body: `{"session_id":"live-workflow-paid","refund_id":"live-wf-text"}`,
 			spec: specRejects, status: 415, code: "unsupported_media_type"},
 
 		// GET /refund-workflows/{id}.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/ottuops/ottu-lambda/shared/problem"
 )
 
@@ -22,8 +20,6 @@ type Workflows struct {
 	StateMachineARN string
 	// CallTimeout bounds each call to Step Functions or the table.
 	CallTimeout time.Duration
-	// NewID names a workflow started without a refund_id.
-	NewID func() string
 }
 
 // Started is a started workflow: new, or the one its refund_id started
@@ -34,28 +30,31 @@ type Started struct {
 	Existing    *Workflow
 }
 
-// Start starts a workflow named by the request's refund_id (else a new
-// id). The same refund_id started again answers the existing workflow, and
-// one started for another refund is refused: a refund_id is one refund.
+// Start starts a workflow named by the request's refund_id. The same
+// refund_id started again answers the existing workflow, and one started
+// for another refund is refused: a refund_id is one refund. It is required
+// here, the merchant's route: a name made for a caller would be new on
+// every retry of a request whose answer was lost, and refund twice.
+// (An execution started in Step Functions directly is named by its
+// caller, and Prepare derives the key from that name.)
 func (w *Workflows) Start(ctx context.Context, req Request) (*Started, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	id := req.RefundID
-	if id == "" {
-		id = w.newID()
+	if req.RefundID == "" {
+		return nil, problem.Invalid(problem.CodeInvalidRequest, "refund_id",
+			"refund_id is required: send your own id for this refund (for example your return's id), and the same refund_id on every retry, so a retry after a lost answer cannot start a second refund.")
 	}
+	id := req.RefundID
 	input, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode the workflow input: %w", err)
 	}
-	if req.RefundID != "" {
-		// Answer a refund_id used before from its workflow, running or
-		// ended alike (Step Functions itself answers a repeat of a running
-		// execution as if it were new, and refuses one of an ended one).
-		if st, err := w.existing(ctx, id, req); err == nil || !errors.Is(err, errNoWorkflow) {
-			return st, err
-		}
+	// Answer a refund_id used before from its workflow, running or ended
+	// alike (Step Functions itself answers a repeat of a running execution
+	// as if it were new, and refuses one of an ended one).
+	if st, err := w.existing(ctx, id, req); err == nil || !errors.Is(err, errNoWorkflow) {
+		return st, err
 	}
 	cctx, cancel := w.call(ctx)
 	_, err = w.SFN.StartExecution(cctx, w.StateMachineARN, id, string(input))
@@ -164,11 +163,4 @@ func currentStep(events []Event) string {
 
 func (w *Workflows) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, callTimeout(w.CallTimeout))
-}
-
-func (w *Workflows) newID() string {
-	if w.NewID != nil {
-		return w.NewID()
-	}
-	return uuid.NewString()
 }

@@ -127,9 +127,13 @@ var finalStates = map[string]bool{
 // timestamp_utc), and the signed push is what the merchant asked to see,
 // whichever of the two is stored first. The store compares these strings
 // in its conditional write, so the rule lives here once.
+//
+// Ottu's signature does not cover timestamp_utc, so a timestamp later than
+// when the entry arrived (beyond MaxClockSkew) is not believed: a replayed
+// old callback with a far-future timestamp must not pin the current view.
 func OrderKey(e Entry) string {
 	t := e.OttuTimestamp
-	if t.IsZero() {
+	if t.IsZero() || (!e.ReceivedAt.IsZero() && t.After(e.ReceivedAt.Add(MaxClockSkew))) {
 		t = e.ReceivedAt
 	}
 	rank := 0
@@ -141,6 +145,10 @@ func OrderKey(e Entry) string {
 	}
 	return fmt.Sprintf("%020d#%d", t.UTC().UnixMilli(), rank)
 }
+
+// MaxClockSkew is how far Ottu's clock may run ahead of ours before its
+// timestamp is not believed.
+const MaxClockSkew = 5 * time.Minute
 
 // Digest is the hex SHA-256 of b.
 func Digest(b []byte) string {

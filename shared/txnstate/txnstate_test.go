@@ -20,6 +20,13 @@ func TestOrderKey(t *testing.T) {
 		{"a final state still outranks a disclosure of a non-final one",
 			Entry{OttuTimestamp: t0, State: "attempted", Source: SourceDisclosure}, Entry{OttuTimestamp: t0, State: "paid", Source: SourceInquiry}},
 	}
+	t.Run("a timestamp from the future is not believed over the time received", func(t *testing.T) {
+		forged := Entry{OttuTimestamp: t0.Add(24 * time.Hour), ReceivedAt: t0, State: "pending", Source: SourceDisclosure}
+		later := Entry{OttuTimestamp: t0.Add(time.Minute), ReceivedAt: t0.Add(time.Minute), State: "paid", Source: SourceDisclosure}
+		if OrderKey(forged) >= OrderKey(later) {
+			t.Fatalf("a forged future timestamp %s outranks a later real one %s", OrderKey(forged), OrderKey(later))
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if OrderKey(tt.older) >= OrderKey(tt.newer) {
