@@ -167,7 +167,11 @@ func (a *Approvals) deliver(ctx context.Context, ap *Approval) (*Approval, error
 	}
 	switch {
 	case errors.Is(err, ErrTaskGone):
-		if a.timedOut(ctx, ap.WorkflowID) {
+		timedOut, derr := a.timedOut(ctx, ap.WorkflowID)
+		if derr != nil {
+			return nil, unavailable(derr, fmt.Sprintf("The decision (%s) is recorded, but whether the workflow took it could not be read from Step Functions; send the same decision again, or GET /refund-workflows/%s.", ap.Status, ap.WorkflowID))
+		}
+		if timedOut {
 			_ = a.Store.SetExpired(cctx, ap.WorkflowID, a.now())
 			ap.Status = ApprovalExpired
 			return nil, notPending(ap)
@@ -183,15 +187,18 @@ func (a *Approvals) deliver(ctx context.Context, ap *Approval) (*Approval, error
 }
 
 // timedOut reports whether the workflow ended because its approval timed
-// out (or never ran at all).
-func (a *Approvals) timedOut(ctx context.Context, workflowID string) bool {
+// out (or never ran at all); an error when Step Functions could not say.
+func (a *Approvals) timedOut(ctx context.Context, workflowID string) (bool, error) {
 	cctx, cancel := a.call(ctx)
 	defer cancel()
 	ex, err := a.SFN.DescribeExecution(cctx, ExecutionARN(a.StateMachineARN, workflowID))
-	if err != nil {
-		return errors.Is(err, ErrExecutionNotFound)
+	switch {
+	case errors.Is(err, ErrExecutionNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
 	}
-	return ex.Error == ApprovalTimedOutError || ex.Status == ExecutionTimedOut
+	return ex.Error == ApprovalTimedOutError || ex.Status == ExecutionTimedOut, nil
 }
 
 // notWaiting answers a decision for a workflow with no approval stored.
