@@ -658,9 +658,14 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	s.build("refund", "OTTU_API_VERSION", "1")
 	sid := s.createTransaction(sandbox.TransactionSpec{OrderNo: "v1-order-1", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
 
-	t.Run("a v1 refund by order number succeeds", func(t *testing.T) {
+	t.Run("a v1 refund by order number succeeds and its record never expires", func(t *testing.T) {
 		if resp := s.post(context.Background(), ottu.Refund, "v1-ok", `{"order_no":"v1-order-1","amount":"1.000"}`); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		// Without Ottu's key replay, the record is what stops a second
+		// refund under this key, so it is kept for good.
+		if rec := s.record("v1-ok"); rec.Status != operation.StatusSucceeded || !rec.ExpiresAt.IsZero() {
+			t.Fatalf("record %s expiring %s, want succeeded with no expiry", rec.Status, rec.ExpiresAt)
 		}
 	})
 	t.Run("after a dropped answer the retry is not sent, even after the grace", func(t *testing.T) {

@@ -309,7 +309,7 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		// No expiry: an unknown outcome must not vanish with its record.
 		leaseUntil = now.Add(s.leaseGrace())
 	} else {
-		expiresAt = now.Add(s.retention())
+		expiresAt = s.expiryAfter(now, o.status)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
 	defer cancel()
@@ -381,7 +381,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 		return rec, nil
 	}
 	now := s.now()
-	st := Settlement{TrackingKey: key, Status: settled, Now: now, ExpiresAt: now.Add(s.retention())}
+	st := Settlement{TrackingKey: key, Status: settled, Now: now, ExpiresAt: s.expiryAfter(now, settled)}
 	if len(rec.OttuBody) == 0 && view.raw != nil {
 		// No answer of Ottu's was ever recorded: Ottu's view of the child
 		// is the best body to replay.
@@ -685,6 +685,17 @@ func (s *Service) retention() time.Duration {
 
 func (s *Service) leaseGrace() time.Duration {
 	return positiveOr(s.LeaseGrace, DefaultLeaseGrace)
+}
+
+// expiryAfter is a known outcome's TTL: retention after it, except for a
+// success without Ottu's key replay (API v1), which is kept for good: once
+// its record is gone the same key would be sent again and nothing at Ottu
+// would stop a second operation.
+func (s *Service) expiryAfter(now time.Time, status Status) time.Time {
+	if s.NoOttuReplay && status == StatusSucceeded {
+		return time.Time{}
+	}
+	return now.Add(s.retention())
 }
 
 func (s *Service) storeTimeout() time.Duration {
