@@ -92,7 +92,14 @@ func inquiryWalk(ctx context.Context, t *testing.T, stack *localstack.Stack) {
 			}
 			first, _ := h[0].(map[string]any)
 			second, _ := h[1].(map[string]any)
-			if first["source"] != "disclosure" || second["source"] != "inquiry" {
+			// Which is stored first is a race (Ottu may disclose before the
+			// inquiry's answer is written); the order must follow received_at.
+			sources := map[any]bool{first["source"]: true, second["source"]: true}
+			newerText, _ := first["received_at"].(string)
+			olderText, _ := second["received_at"].(string)
+			newer, err1 := time.Parse(time.RFC3339Nano, newerText)
+			older, err2 := time.Parse(time.RFC3339Nano, olderText)
+			if !sources["disclosure"] || !sources["inquiry"] || err1 != nil || err2 != nil || newer.Before(older) {
 				t.Fatalf("history %s", a.raw)
 			}
 		}},
