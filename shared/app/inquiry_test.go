@@ -37,7 +37,7 @@ import (
 type inquiryStack struct {
 	t       *testing.T
 	aws     aws.Config
-	clock   *clock
+	clock   *testenv.Clock
 	sandbox *sandbox.Server
 	ottuURL string
 	apiKey  string
@@ -56,7 +56,7 @@ func newInquiryStack(t *testing.T) *inquiryStack {
 	t.Helper()
 	ctx := context.Background()
 	m := testenv.SharedMoto(t)
-	s := &inquiryStack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &testenv.Buffer{}}
+	s := &inquiryStack{t: t, aws: m.AWSConfig(), clock: testenv.NewClock(time.Now().UTC()), logs: &testenv.Buffer{}}
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
 	s.sandbox = sandbox.New(sandbox.Config{
 		APIKey: s.apiKey, WebhookKey: "webhook-key", Now: s.clock.Now,

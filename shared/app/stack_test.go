@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,35 +38,17 @@ type stack struct {
 	apiKey   string
 	secretID string
 	table    string
-	clock    *clock
+	clock    *testenv.Clock
 	logs     *testenv.Buffer
 	deps     *operationsapp.Deps
 	dynamo   *dynamo.CountingClient
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves time on, as if the caller waited before retrying.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	m := testenv.SharedMoto(t)
-	s := &stack{t: t, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &testenv.Buffer{}}
+	s := &stack{t: t, aws: m.AWSConfig(), clock: testenv.NewClock(time.Now().UTC()), logs: &testenv.Buffer{}}
 
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
 	s.sandbox = sandbox.New(sandbox.Config{

@@ -49,7 +49,7 @@ type webhookStack struct {
 	t        testing.TB
 	moto     *testenv.Moto
 	aws      aws.Config
-	clock    *clock
+	clock    *testenv.Clock
 	sandbox  *sandbox.Server
 	ottuURL  string
 	apiKey   string
@@ -65,7 +65,7 @@ type webhookStack struct {
 func newWebhookStack(t testing.TB, m *testenv.Moto) *webhookStack {
 	t.Helper()
 	ctx := context.Background()
-	s := &webhookStack{t: t, moto: m, aws: m.AWSConfig(), clock: &clock{now: time.Now().UTC()}, logs: &testenv.Buffer{}}
+	s := &webhookStack{t: t, moto: m, aws: m.AWSConfig(), clock: testenv.NewClock(time.Now().UTC()), logs: &testenv.Buffer{}}
 	s.apiKey = "sandbox-key-" + testenv.UniqueName("k")
 	s.sandbox = sandbox.New(sandbox.Config{
 		APIKey: s.apiKey, WebhookKey: sandboxWebhookKey, Now: s.clock.Now,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/testenv"
 	"github.com/ottuops/ottu-lambda/shared/txnstate"
 )
 
@@ -157,34 +158,17 @@ func refusedBy(e *ottu.Error) func(ottu.InquiryRequest) (*ottu.InquiryResponse, 
 	return func(ottu.InquiryRequest) (*ottu.InquiryResponse, error) { return nil, e }
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	svc   *Service
 	store *memStore
 	ottu  *fakeOttu
-	clock *clock
+	clock *testenv.Clock
 }
 
 func newFixture() *fixture {
-	c := &clock{now: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)}
+	c := testenv.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	f := &fixture{store: &memStore{fail: map[string]error{}}, clock: c}
-	f.ottu = &fakeOttu{answer: attempted(c.now)}
+	f.ottu = &fakeOttu{answer: attempted(c.Now())}
 	n := 0
 	f.svc = &Service{Ottu: f.ottu, Store: f.store, Retention: 7 * 24 * time.Hour, Now: c.Now,
 		NewDigest: func() string { n++; return fmt.Sprintf("digest-%d", n) }}

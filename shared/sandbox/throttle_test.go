@@ -4,34 +4,17 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
-
-// testClock is a sandbox clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // throttled starts a sandbox with Ottu's inquiry throttle on and a clock
 // the test moves.
-func throttled(t *testing.T) (*harness, *testClock) {
+func throttled(t *testing.T) (*harness, *testenv.Clock) {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	h := newHarness(t, func(c *Config) {
 		c.InquiryLimits = InquiryLimits{}
 		c.Now = clock.Now

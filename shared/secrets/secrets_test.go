@@ -111,26 +111,8 @@ func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.
 	return c.next.GetSecretValue(ctx, in, optFns...)
 }
 
-// fakeClock moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newFakeClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 }
 
 func TestFetchText(t *testing.T) {
