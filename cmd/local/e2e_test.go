@@ -22,18 +22,7 @@ import (
 func TestNewUserTrial(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	stack, err := localstack.Start(ctx, localstack.Options{
-		Template:       "../../template.yaml",
-		APIAddr:        "127.0.0.1:0",
-		SandboxAddr:    "127.0.0.1:0",
-		MotoAddr:       "127.0.0.1:0",
-		MaxProcesses:   4,
-		FunctionOutput: io.Discard,
-	})
-	if err != nil {
-		t.Fatalf("start the local stack with template.yaml: %v", err)
-	}
-	defer stack.Close()
+	stack := startStack(ctx, t, 4)
 	api := stack.URLs().API
 
 	steps := []struct {
@@ -153,4 +142,23 @@ func TestNewUserTrial(t *testing.T) {
 			t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
 		}
 	})
+}
+
+// startStack starts the local stack of the repository's own template.yaml
+// on free ports, as `make local` does, and closes it with the test.
+func startStack(ctx context.Context, t *testing.T, maxProcesses int) *localstack.Stack {
+	t.Helper()
+	stack, err := localstack.Start(ctx, localstack.Options{
+		Template:       "../../template.yaml",
+		APIAddr:        "127.0.0.1:0",
+		SandboxAddr:    "127.0.0.1:0",
+		MotoAddr:       "127.0.0.1:0",
+		MaxProcesses:   maxProcesses,
+		FunctionOutput: io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start the local stack with template.yaml: %v", err)
+	}
+	t.Cleanup(stack.Close)
+	return stack
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
 	"github.com/ottuops/ottu-lambda/shared/sandbox"
 )
 
@@ -216,18 +215,7 @@ func TestEventSamplesRunInAnyOrder(t *testing.T) {
 		t.Run(order.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			stack, err := localstack.Start(ctx, localstack.Options{
-				Template:       "../../template.yaml",
-				APIAddr:        "127.0.0.1:0",
-				SandboxAddr:    "127.0.0.1:0",
-				MotoAddr:       "127.0.0.1:0",
-				MaxProcesses:   2,
-				FunctionOutput: io.Discard,
-			})
-			if err != nil {
-				t.Fatalf("start the local stack with template.yaml: %v", err)
-			}
-			defer stack.Close()
+			stack := startStack(ctx, t, 2)
 			for _, s := range order.samples {
 				t.Run(s.file+" succeeds through the Invoke API", func(t *testing.T) {
 					out := invokeSample(ctx, t, stack.URLs().API, s)
