@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/dev/samtemplate"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
-	"github.com/ottuops/ottu-lambda/shared/samtemplate"
 )
 
 // Errors Step Functions itself raises for a Lambda task or a state.

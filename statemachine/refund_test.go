@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
-	"github.com/ottuops/ottu-lambda/shared/testenv"
 )
 
 // scenario is one workflow run of testdata/scenarios.json: a paid
@@ -112,7 +112,7 @@ func TestRefundWorkflowScenarios(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	var output testenv.Buffer
+	var output testkit.Buffer
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Template:       "../template.yaml",
 		APIAddr:        "127.0.0.1:0",

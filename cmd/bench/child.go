@@ -1,7 +1,7 @@
 package main
 
 // The measured side of the CPU section: a child process that runs either
-// the refund function's handler, wired by operationsapp.OperationHandler
+// the refund function's handler, wired by app.OperationHandler
 // exactly as functions/refund/main.go wires it, or the floor (a bare
 // net/http client making the same round trips to the same servers). The servers live in the
 // parent, so the child's getrusage is the client's CPU alone.
@@ -25,9 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ottuops/ottu-lambda/cmd/bench/floor"
-	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
-	"github.com/ottuops/ottu-lambda/shared/dynamo"
+	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 )
 
 // childResult is what a child reports: CPU (user+system, every thread)
@@ -171,7 +171,7 @@ type functionRequester struct {
 }
 
 func newFunctionRequester() (*functionRequester, error) {
-	h, err := operationsapp.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
 	if err != nil {
 		return nil, err
 	}

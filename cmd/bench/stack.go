@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
-	"github.com/ottuops/ottu-lambda/shared/testenv"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/testkit"
 )
 
 const benchAPIKey = "bench-api-key"
@@ -41,7 +41,7 @@ type benchStack struct {
 }
 
 func freeAddr() (string, error) {
-	p, err := testenv.FreePort()
+	p, err := testkit.FreePort()
 	if err != nil {
 		return "", err
 	}

@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 // config is one chaos run. Counts are per API version.

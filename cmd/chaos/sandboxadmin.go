@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 // sandboxAdmin speaks the Ottu sandbox's admin API (contract §5).

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
 )
 
 // TestNewUserTrial does what the README tells a new user to do, against the

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 // eventSample is one file of events/: a sample API Gateway event

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
 )
 
 // walkAnswer is one HTTP answer of the walk.

@@ -1,7 +1,7 @@
 // Command local runs the whole project on this machine (make local): moto,
 // the Ottu sandbox, and the merchant API with the Lambda Invoke API on one
 // port, the functions running as their real binaries. Contract §5; the work
-// is in shared/localstack, this only reads the environment and prints.
+// is in dev/localstack, this only reads the environment and prints.
 package main
 
 import (
@@ -16,8 +16,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 func main() {

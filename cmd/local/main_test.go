@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/testenv"
+	"github.com/ottuops/ottu-lambda/dev/testkit"
 )
 
 // testEnv runs the command on free ports against the local stack's own test
 // template, whose echo function builds in a second.
 func testEnv(overrides map[string]string) func(string) string {
 	env := map[string]string{
-		"TEMPLATE":        "../../shared/localstack/testdata/template.yaml",
+		"TEMPLATE":        "../../dev/localstack/testdata/template.yaml",
 		"LOCAL_API_ADDR":  "127.0.0.1:0",
 		"SANDBOX_ADDR":    "127.0.0.1:0",
 		"MOTO_ADDR":       "127.0.0.1:0",
@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 	t.Run("it prints addresses, credentials, demo transactions and curls, and stops on cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		var out testenv.Buffer
+		var out testkit.Buffer
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, testEnv(nil), &out, io.Discard, logger) }()
 

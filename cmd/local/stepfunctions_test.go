@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ottuops/ottu-lambda/shared/localstack"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 // stepFunctionsWalk runs a workflow that waits for Ottu on the running

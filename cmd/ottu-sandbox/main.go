@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
 func main() {

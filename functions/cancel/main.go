@@ -8,15 +8,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
+	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := operationsapp.OperationHandler(context.Background(), ottu.Cancel, os.Getenv)
+	h, err := app.OperationHandler(context.Background(), ottu.Cancel, os.Getenv)
 	if err != nil {
-		app.Exit("cancel", err)
+		boot.Exit("cancel", err)
 	}
 	lambda.Start(h.Invoke)
 }

@@ -10,14 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/inquiryresultapp"
+	"github.com/ottuops/ottu-lambda/shared/inquiry/resultapp"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := inquiryresultapp.InquiryResultHandler(context.Background(), os.Getenv)
+	h, err := resultapp.InquiryResultHandler(context.Background(), os.Getenv)
 	if err != nil {
-		app.Exit("inquiry-result", err)
+		boot.Exit("inquiry-result", err)
 	}
 	lambda.Start(h.Invoke)
 }

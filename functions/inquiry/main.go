@@ -9,14 +9,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/inquiryapp"
+	"github.com/ottuops/ottu-lambda/shared/inquiry/app"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := inquiryapp.InquiryHandler(context.Background(), os.Getenv)
+	h, err := app.InquiryHandler(context.Background(), os.Getenv)
 	if err != nil {
-		app.Exit("inquiry", err)
+		boot.Exit("inquiry", err)
 	}
 	lambda.Start(h.Invoke)
 }

@@ -8,14 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
+	"github.com/ottuops/ottu-lambda/shared/operation/app"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := operationsapp.StatusHandler(context.Background(), os.Getenv)
+	h, err := app.StatusHandler(context.Background(), os.Getenv)
 	if err != nil {
-		app.Exit("operation-status", err)
+		boot.Exit("operation-status", err)
 	}
 	lambda.Start(h.Invoke)
 }

@@ -10,15 +10,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/refundflowapp"
-	"github.com/ottuops/ottu-lambda/shared/workflowsfn"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
+	"github.com/ottuops/ottu-lambda/shared/refundflow/app"
+	"github.com/ottuops/ottu-lambda/shared/refundflow/sfn"
 )
 
 func main() {
-	h, err := refundflowapp.RefundApprovalHandler(context.Background(), os.Getenv, workflowsfn.FromConfig)
+	h, err := app.RefundApprovalHandler(context.Background(), os.Getenv, sfn.FromConfig)
 	if err != nil {
-		app.Exit("refund-approval", err)
+		boot.Exit("refund-approval", err)
 	}
 	lambda.Start(h.Invoke)
 }

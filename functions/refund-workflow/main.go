@@ -10,15 +10,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/refundflowapp"
-	"github.com/ottuops/ottu-lambda/shared/workflowsfn"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
+	"github.com/ottuops/ottu-lambda/shared/refundflow/app"
+	"github.com/ottuops/ottu-lambda/shared/refundflow/sfn"
 )
 
 func main() {
-	h, err := refundflowapp.RefundWorkflowHandler(context.Background(), os.Getenv, workflowsfn.FromConfig)
+	h, err := app.RefundWorkflowHandler(context.Background(), os.Getenv, sfn.FromConfig)
 	if err != nil {
-		app.Exit("refund-workflow", err)
+		boot.Exit("refund-workflow", err)
 	}
 	lambda.Start(h.Invoke)
 }

@@ -8,15 +8,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/operationsapp"
+	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := operationsapp.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
 	if err != nil {
-		app.Exit("refund", err)
+		boot.Exit("refund", err)
 	}
 	lambda.Start(h.Invoke)
 }

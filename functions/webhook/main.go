@@ -9,15 +9,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ottuops/ottu-lambda/shared/app"
-	"github.com/ottuops/ottu-lambda/shared/app/webhookapp"
-	"github.com/ottuops/ottu-lambda/shared/taskresume"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
+	"github.com/ottuops/ottu-lambda/shared/webhook/app"
+	"github.com/ottuops/ottu-lambda/shared/webhook/sfn"
 )
 
 func main() {
-	h, err := webhookapp.WebhookHandler(context.Background(), os.Getenv, taskresume.FromConfig)
+	h, err := app.WebhookHandler(context.Background(), os.Getenv, sfn.FromConfig)
 	if err != nil {
-		app.Exit("webhook", err)
+		boot.Exit("webhook", err)
 	}
 	lambda.Start(h.HTTP)
 }

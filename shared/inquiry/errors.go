@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // The inquiry domain's own problem codes, for Ottu's inquiry messages

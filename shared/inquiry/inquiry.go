@@ -3,7 +3,7 @@
 // every answer in the transaction store, and answers from what it kept
 // when Ottu's inquiry throttle would refuse a fresh one. It also reads
 // what is kept (GET /transactions/{id}/inquiry). It knows nothing of AWS:
-// the store is a txnstate.Store, Ottu an *ottu.Client.
+// the store is a txn.Store, Ottu an *ottu.Client.
 package inquiry
 
 import (
@@ -20,8 +20,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
-	"github.com/ottuops/ottu-lambda/shared/txnstate"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
 // Ottu's inquiry throttle (reference/ottu.md): none in a transaction's
@@ -60,11 +60,11 @@ type Ottu interface {
 	Inquiry(ctx context.Context, req ottu.InquiryRequest) (*ottu.InquiryResponse, error)
 }
 
-// Store is the part of txnstate.Store an inquiry uses.
+// Store is the part of txn.Store an inquiry uses.
 type Store interface {
-	Put(ctx context.Context, e txnstate.Entry) (stored bool, err error)
-	History(ctx context.Context, id string, limit int) ([]txnstate.Entry, error)
-	AddWaiter(ctx context.Context, w txnstate.Waiter) error
+	Put(ctx context.Context, e txn.Entry) (stored bool, err error)
+	History(ctx context.Context, id string, limit int) ([]txn.Entry, error)
+	AddWaiter(ctx context.Context, w txn.Waiter) error
 }
 
 // Request is one inquiry.
@@ -90,11 +90,11 @@ type Request struct {
 
 // Result is an inquiry's answer.
 type Result struct {
-	// Source is txnstate.SourceInquiry (Ottu answered now) or
-	// txnstate.SourceStored (the newest stored answer, Ottu not asked).
-	Source txnstate.Source
+	// Source is txn.SourceInquiry (Ottu answered now) or
+	// txn.SourceStored (the newest stored answer, Ottu not asked).
+	Source txn.Source
 	// Entry is Ottu's answer as stored, or the stored entry answered.
-	Entry txnstate.Entry
+	Entry txn.Entry
 	// FreshAfter is when Ottu's throttle allows the next inquiry (stored
 	// answers); zero when no time is known or none will be allowed.
 	FreshAfter time.Time
@@ -139,7 +139,7 @@ func (s *Service) Inquire(ctx context.Context, req Request) (res *Result, err er
 	if err != nil {
 		return nil, err
 	}
-	var history []txnstate.Entry
+	var history []txn.Entry
 	if !req.Fresh {
 		history = s.history(ctx, req)
 		if res := s.storedIfThrottled(history, start); res != nil {
@@ -165,7 +165,7 @@ func (s *Service) Inquire(ctx context.Context, req Request) (res *Result, err er
 		return nil, p
 	}
 	e := s.entryOf(req, resp)
-	res = &Result{Source: txnstate.SourceInquiry, Entry: e, Waiting: req.TaskToken != ""}
+	res = &Result{Source: txn.SourceInquiry, Entry: e, Waiting: req.TaskToken != ""}
 	if err := s.put(ctx, e); err != nil {
 		// Ottu answered; the merchant still gets the answer, and is told
 		// it was not kept.
@@ -287,13 +287,13 @@ func loopback(host string) bool {
 
 // history reads the transaction's stored entries. A failed read is logged
 // and treated as none: it only means Ottu is asked, which is safe.
-func (s *Service) history(ctx context.Context, req Request) []txnstate.Entry {
+func (s *Service) history(ctx context.Context, req Request) []txn.Entry {
 	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	defer cancel()
 	for _, id := range ids(req) {
 		h, err := s.Store.History(ctx, id, HistoryLimit)
 		switch {
-		case errors.Is(err, txnstate.ErrNotFound):
+		case errors.Is(err, txn.ErrNotFound):
 		case err != nil:
 			s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "stored inquiries could not be read; asking Ottu", slog.String("error", err.Error()))
 			return nil
@@ -317,10 +317,10 @@ func ids(req Request) []string {
 
 // storedIfThrottled answers the newest stored result when our own stored
 // inquiries show Ottu's throttle would refuse a fresh one.
-func (s *Service) storedIfThrottled(history []txnstate.Entry, now time.Time) *Result {
+func (s *Service) storedIfThrottled(history []txn.Entry, now time.Time) *Result {
 	var inquiries []time.Time
 	for _, e := range history {
-		if e.Source == txnstate.SourceInquiry {
+		if e.Source == txn.SourceInquiry {
 			inquiries = append(inquiries, e.ReceivedAt)
 		}
 	}
@@ -346,7 +346,7 @@ func (s *Service) storedIfThrottled(history []txnstate.Entry, now time.Time) *Re
 
 // storedAfterRefusal answers the newest stored result when Ottu's throttle
 // refused a fresh inquiry; nil when nothing is stored.
-func storedAfterRefusal(history []txnstate.Entry, now time.Time, wait time.Duration) *Result {
+func storedAfterRefusal(history []txn.Entry, now time.Time, wait time.Duration) *Result {
 	if wait <= 0 {
 		return stored(history, time.Time{}, "Ottu's inquiry throttle refused a fresh inquiry and named no time for the next one; this is the newest stored result.")
 	}
@@ -355,19 +355,19 @@ func storedAfterRefusal(history []txnstate.Entry, now time.Time, wait time.Durat
 		next.UTC().Format(time.RFC3339)))
 }
 
-// stored answers the current view among history (txnstate.OrderKey, as
+// stored answers the current view among history (txn.OrderKey, as
 // the store keeps it), saying why in reason: nil when nothing is stored.
-func stored(history []txnstate.Entry, freshAfter time.Time, reason string) *Result {
+func stored(history []txn.Entry, freshAfter time.Time, reason string) *Result {
 	if len(history) == 0 {
 		return nil
 	}
 	best := history[0]
 	for _, e := range history[1:] {
-		if txnstate.OrderKey(e) > txnstate.OrderKey(best) {
+		if txn.OrderKey(e) > txn.OrderKey(best) {
 			best = e
 		}
 	}
-	res := &Result{Source: txnstate.SourceStored, Entry: best, Reason: reason}
+	res := &Result{Source: txn.SourceStored, Entry: best, Reason: reason}
 	if !freshAfter.IsZero() {
 		res.FreshAfter = freshAfter.UTC()
 	}
@@ -379,7 +379,7 @@ func stored(history []txnstate.Entry, freshAfter time.Time, reason string) *Resu
 func (s *Service) addWaiter(ctx context.Context, req Request, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	defer cancel()
-	w := txnstate.Waiter{SessionID: req.SessionID, OrderNo: req.OrderNo, TaskToken: req.TaskToken,
+	w := txn.Waiter{SessionID: req.SessionID, OrderNo: req.OrderNo, TaskToken: req.TaskToken,
 		CreatedAt: now, ExpiresAt: now.Add(s.retention())}
 	if err := s.Store.AddWaiter(ctx, w); err != nil {
 		return &problem.Error{Code: problem.CodeStoreUnavailable, RetryAfter: time.Second, Err: err,
@@ -390,16 +390,16 @@ func (s *Service) addWaiter(ctx context.Context, req Request, now time.Time) err
 
 // entryOf is Ottu's answer as a stored entry; the ids Ottu answered with
 // win, so the entry is found by either.
-func (s *Service) entryOf(req Request, resp *ottu.InquiryResponse) txnstate.Entry {
+func (s *Service) entryOf(req Request, resp *ottu.InquiryResponse) txn.Entry {
 	now := s.now()
 	var extra struct {
 		TimestampUTC string `json:"timestamp_utc"`
 	}
 	_ = json.Unmarshal(resp.Raw, &extra)
-	e := txnstate.Entry{
+	e := txn.Entry{
 		SessionID:  first(resp.SessionID, req.SessionID),
 		OrderNo:    first(resp.OrderNo, req.OrderNo),
-		Source:     txnstate.SourceInquiry,
+		Source:     txn.SourceInquiry,
 		ReceivedAt: now,
 		State:      resp.State,
 		Result:     resp.Result,
@@ -420,7 +420,7 @@ func first(a, b string) string {
 	return b
 }
 
-func (s *Service) put(ctx context.Context, e txnstate.Entry) error {
+func (s *Service) put(ctx context.Context, e txn.Entry) error {
 	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	defer cancel()
 	_, err := s.Store.Put(ctx, e)
@@ -454,7 +454,7 @@ func (s *Service) newDigest() string {
 	if s.NewDigest != nil {
 		return s.NewDigest()
 	}
-	return txnstate.Digest([]byte("inquiry#" + uuid.NewString()))
+	return txn.Digest([]byte("inquiry#" + uuid.NewString()))
 }
 
 func (s *Service) retention() time.Duration {

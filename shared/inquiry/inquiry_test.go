@@ -12,23 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
-	"github.com/ottuops/ottu-lambda/shared/testenv"
-	"github.com/ottuops/ottu-lambda/shared/txnstate"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
-// memStore is an in-memory txnstate.Store: entries by digest, the current
-// view by txnstate.OrderKey, found by session_id or order_no.
+// memStore is an in-memory txn.Store: entries by digest, the current
+// view by txn.OrderKey, found by session_id or order_no.
 type memStore struct {
 	mu      sync.Mutex
-	entries []txnstate.Entry
-	waiters []txnstate.Waiter
+	entries []txn.Entry
+	waiters []txn.Waiter
 	// fail makes the named method fail.
 	fail map[string]error
 }
 
-var _ txnstate.Store = (*memStore)(nil)
+var _ txn.Store = (*memStore)(nil)
 
 func (m *memStore) failing(method string) error {
 	m.mu.Lock()
@@ -40,7 +40,7 @@ func matches(id, sessionID, orderNo string) bool {
 	return id != "" && (id == sessionID || id == orderNo)
 }
 
-func (m *memStore) Put(_ context.Context, e txnstate.Entry) (bool, error) {
+func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 	if err := m.failing("Put"); err != nil {
 		return false, err
 	}
@@ -55,29 +55,29 @@ func (m *memStore) Put(_ context.Context, e txnstate.Entry) (bool, error) {
 	return true, nil
 }
 
-func (m *memStore) History(_ context.Context, id string, limit int) ([]txnstate.Entry, error) {
+func (m *memStore) History(_ context.Context, id string, limit int) ([]txn.Entry, error) {
 	if err := m.failing("History"); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []txnstate.Entry
+	var out []txn.Entry
 	for _, e := range m.entries {
 		if matches(id, e.SessionID, e.OrderNo) {
 			out = append(out, e)
 		}
 	}
 	if len(out) == 0 {
-		return nil, txnstate.ErrNotFound
+		return nil, txn.ErrNotFound
 	}
-	slices.SortFunc(out, func(a, b txnstate.Entry) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
+	slices.SortFunc(out, func(a, b txn.Entry) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
 }
 
-func (m *memStore) Current(ctx context.Context, id string) (*txnstate.Entry, error) {
+func (m *memStore) Current(ctx context.Context, id string) (*txn.Entry, error) {
 	if err := m.failing("Current"); err != nil {
 		return nil, err
 	}
@@ -87,14 +87,14 @@ func (m *memStore) Current(ctx context.Context, id string) (*txnstate.Entry, err
 	}
 	best := h[len(h)-1] // the oldest wins ties, as a conditional "greater than" write does
 	for i := len(h) - 2; i >= 0; i-- {
-		if txnstate.OrderKey(h[i]) > txnstate.OrderKey(best) {
+		if txn.OrderKey(h[i]) > txn.OrderKey(best) {
 			best = h[i]
 		}
 	}
 	return &best, nil
 }
 
-func (m *memStore) AddWaiter(_ context.Context, w txnstate.Waiter) error {
+func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {
 	if err := m.failing("AddWaiter"); err != nil {
 		return err
 	}
@@ -104,10 +104,10 @@ func (m *memStore) AddWaiter(_ context.Context, w txnstate.Waiter) error {
 	return nil
 }
 
-func (m *memStore) Waiters(_ context.Context, id string) ([]txnstate.Waiter, error) {
+func (m *memStore) Waiters(_ context.Context, id string) ([]txn.Waiter, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []txnstate.Waiter
+	var out []txn.Waiter
 	for _, w := range m.waiters {
 		if matches(id, w.SessionID, w.OrderNo) {
 			out = append(out, w)
@@ -116,9 +116,9 @@ func (m *memStore) Waiters(_ context.Context, id string) ([]txnstate.Waiter, err
 	return out, nil
 }
 
-func (m *memStore) ClaimWaiter(context.Context, txnstate.Waiter, time.Time) error { return nil }
+func (m *memStore) ClaimWaiter(context.Context, txn.Waiter, time.Time) error { return nil }
 
-func (m *memStore) FinishWaiter(context.Context, txnstate.Waiter, txnstate.WaiterStatus, time.Time) error {
+func (m *memStore) FinishWaiter(context.Context, txn.Waiter, txn.WaiterStatus, time.Time) error {
 	return nil
 }
 
@@ -162,11 +162,11 @@ type fixture struct {
 	svc   *Service
 	store *memStore
 	ottu  *fakeOttu
-	clock *testenv.Clock
+	clock *testkit.Clock
 }
 
 func newFixture() *fixture {
-	c := testenv.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	c := testkit.NewClock(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
 	f := &fixture{store: &memStore{fail: map[string]error{}}, clock: c}
 	f.ottu = &fakeOttu{answer: attempted(c.Now())}
 	n := 0
@@ -204,13 +204,13 @@ func TestAFreshInquiryIsStoredAndAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the answer is Ottu's, from a fresh inquiry", func(t *testing.T) {
-		if res.Source != txnstate.SourceInquiry || res.Unstored || !strings.Contains(string(res.Entry.Body), `"state":"attempted"`) {
+		if res.Source != txn.SourceInquiry || res.Unstored || !strings.Contains(string(res.Entry.Body), `"state":"attempted"`) {
 			t.Fatalf("result %+v", res)
 		}
 	})
 	t.Run("the stored entry carries both ids, Ottu's timestamp and the retention", func(t *testing.T) {
 		e := f.store.entries[0]
-		want := txnstate.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txnstate.SourceInquiry,
+		want := txn.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txn.SourceInquiry,
 			ReceivedAt: f.clock.Now(), OttuTimestamp: ottuTime.Truncate(time.Second), State: "attempted", Result: "pending",
 			Digest: "digest-1", ExpiresAt: f.clock.Now().Add(7 * 24 * time.Hour)}
 		e.Body = nil
@@ -241,7 +241,7 @@ func TestTheThrottleIsAnsweredFromTheStore(t *testing.T) {
 	t.Run("a second inquiry within 30 minutes answers the stored result without asking Ottu", func(t *testing.T) {
 		f.clock.Advance(10 * time.Minute)
 		res := ask(Request{OrderNo: "order-1"})
-		if res.Source != txnstate.SourceStored || res.Entry.Digest != first.Entry.Digest || f.ottu.count() != 1 {
+		if res.Source != txn.SourceStored || res.Entry.Digest != first.Entry.Digest || f.ottu.count() != 1 {
 			t.Fatalf("result %+v after %d calls", res, f.ottu.count())
 		}
 		if want := first.Entry.ReceivedAt.Add(Interval); !res.FreshAfter.Equal(want) {
@@ -253,30 +253,30 @@ func TestTheThrottleIsAnsweredFromTheStore(t *testing.T) {
 	})
 	t.Run("fresh asks Ottu anyway", func(t *testing.T) {
 		res := ask(Request{SessionID: "sess-1", Fresh: true})
-		if res.Source != txnstate.SourceInquiry || f.ottu.count() != 2 {
+		if res.Source != txn.SourceInquiry || f.ottu.count() != 2 {
 			t.Fatalf("result %+v after %d calls", res, f.ottu.count())
 		}
 	})
 	t.Run("30 minutes after the last inquiry Ottu is asked again", func(t *testing.T) {
 		f.clock.Advance(Interval)
-		if res := ask(Request{SessionID: "sess-1"}); res.Source != txnstate.SourceInquiry || f.ottu.count() != 3 {
+		if res := ask(Request{SessionID: "sess-1"}); res.Source != txn.SourceInquiry || f.ottu.count() != 3 {
 			t.Fatalf("result %+v after %d calls", res, f.ottu.count())
 		}
 	})
 	t.Run("after 3 inquiries the stored result stands for good", func(t *testing.T) {
 		f.clock.Advance(24 * time.Hour)
 		res := ask(Request{SessionID: "sess-1"})
-		if res.Source != txnstate.SourceStored || !res.FreshAfter.IsZero() || f.ottu.count() != 3 {
+		if res.Source != txn.SourceStored || !res.FreshAfter.IsZero() || f.ottu.count() != 3 {
 			t.Fatalf("result %+v after %d calls", res, f.ottu.count())
 		}
 	})
 	t.Run("a newer disclosure is what a stored answer shows", func(t *testing.T) {
-		d := txnstate.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txnstate.SourceDisclosure, ReceivedAt: f.clock.Now(),
+		d := txn.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txn.SourceDisclosure, ReceivedAt: f.clock.Now(),
 			OttuTimestamp: f.clock.Now(), State: "paid", Result: "success", Body: json.RawMessage(`{"state":"paid"}`), Digest: "disclosed"}
 		if _, err := f.store.Put(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		if res := ask(Request{SessionID: "sess-1"}); res.Source != txnstate.SourceStored || res.Entry.Digest != "disclosed" {
+		if res := ask(Request{SessionID: "sess-1"}); res.Source != txn.SourceStored || res.Entry.Digest != "disclosed" {
 			t.Fatalf("result %+v", res)
 		}
 	})
@@ -304,7 +304,7 @@ func TestOttusThrottleRefusal(t *testing.T) {
 		f.clock.Advance(Interval) // our own history would allow it; Ottu still refuses
 		f.ottu.answer = refusedBy(refusal)
 		res, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1"})
-		if err != nil || res.Source != txnstate.SourceStored || !res.FreshAfter.Equal(f.clock.Now().Add(1200*time.Second)) {
+		if err != nil || res.Source != txn.SourceStored || !res.FreshAfter.Equal(f.clock.Now().Add(1200*time.Second)) {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
@@ -443,7 +443,7 @@ func TestTaskTokens(t *testing.T) {
 	t.Run("the waiter is stored before Ottu is asked to disclose", func(t *testing.T) {
 		f := newFixture()
 		f.svc.WebhookURL = own
-		var waitersAtCall []txnstate.Waiter
+		var waitersAtCall []txn.Waiter
 		f.ottu.before = func() { waitersAtCall, _ = f.store.Waiters(ctx, "sess-1") }
 		res, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1", Disclose: true, TaskToken: "token-1"})
 		if err != nil || !res.Waiting {
@@ -463,7 +463,7 @@ func TestTaskTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1", Disclose: true, TaskToken: "token-2"})
-		if err != nil || res.Source != txnstate.SourceInquiry || f.ottu.count() != 2 {
+		if err != nil || res.Source != txn.SourceInquiry || f.ottu.count() != 2 {
 			t.Fatalf("result %+v, %v after %d calls", res, err, f.ottu.count())
 		}
 	})
@@ -502,7 +502,7 @@ func TestStoreFailures(t *testing.T) {
 		f := newFixture()
 		f.store.fail["Put"] = errors.New("DynamoDB down")
 		res, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1"})
-		if err != nil || !res.Unstored || res.Source != txnstate.SourceInquiry {
+		if err != nil || !res.Unstored || res.Source != txn.SourceInquiry {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
@@ -510,7 +510,7 @@ func TestStoreFailures(t *testing.T) {
 		f := newFixture()
 		f.store.fail["History"] = errors.New("DynamoDB down")
 		res, err := f.svc.Inquire(ctx, Request{SessionID: "sess-1"})
-		if err != nil || res.Source != txnstate.SourceInquiry || f.ottu.count() != 1 {
+		if err != nil || res.Source != txn.SourceInquiry || f.ottu.count() != 1 {
 			t.Fatalf("result %+v, %v", res, err)
 		}
 	})
@@ -556,7 +556,7 @@ func TestResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Minute)
-	d := txnstate.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txnstate.SourceDisclosure, ReceivedAt: f.clock.Now(),
+	d := txn.Entry{SessionID: "sess-1", OrderNo: "order-1", Source: txn.SourceDisclosure, ReceivedAt: f.clock.Now(),
 		OttuTimestamp: f.clock.Now(), State: "attempted", Body: json.RawMessage(`{}`), Digest: "d1"}
 	if _, err := f.store.Put(ctx, d); err != nil {
 		t.Fatal(err)
@@ -571,7 +571,7 @@ func TestResults(t *testing.T) {
 	})
 	t.Run("the history lists every entry newest first", func(t *testing.T) {
 		st, err := r.Read(ctx, "order-1", true)
-		if err != nil || len(st.History) != 2 || st.History[0].Digest != "d1" || st.History[1].Source != txnstate.SourceInquiry {
+		if err != nil || len(st.History) != 2 || st.History[0].Digest != "d1" || st.History[1].Source != txn.SourceInquiry {
 			t.Fatalf("%+v, %v", st, err)
 		}
 	})

@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
-	"github.com/ottuops/ottu-lambda/shared/txnstate"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
-// ResultStore is the part of txnstate.Store the stored results are read
+// ResultStore is the part of txn.Store the stored results are read
 // through.
 type ResultStore interface {
-	Current(ctx context.Context, id string) (*txnstate.Entry, error)
-	History(ctx context.Context, id string, limit int) ([]txnstate.Entry, error)
+	Current(ctx context.Context, id string) (*txn.Entry, error)
+	History(ctx context.Context, id string, limit int) ([]txn.Entry, error)
 }
 
 // Results reads what is stored of a transaction: GET
@@ -30,8 +30,8 @@ type Results struct {
 // Stored is a transaction's current view and, when asked for, its history
 // newest first.
 type Stored struct {
-	Current txnstate.Entry
-	History []txnstate.Entry
+	Current txn.Entry
+	History []txn.Entry
 }
 
 // Read answers the current view of the transaction whose session_id or
@@ -63,7 +63,7 @@ func (r *Results) Read(ctx context.Context, id string, withHistory bool) (st *St
 	st = &Stored{Current: *cur}
 	if withHistory {
 		h, err := r.Store.History(ctx, id, HistoryLimit)
-		if err != nil && !errors.Is(err, txnstate.ErrNotFound) {
+		if err != nil && !errors.Is(err, txn.ErrNotFound) {
 			return nil, readError(id, err)
 		}
 		st.History = h
@@ -72,7 +72,7 @@ func (r *Results) Read(ctx context.Context, id string, withHistory bool) (st *St
 }
 
 func readError(id string, err error) *problem.Error {
-	if errors.Is(err, txnstate.ErrNotFound) {
+	if errors.Is(err, txn.ErrNotFound) {
 		return &problem.Error{Code: problem.CodeNotFound, Err: err,
 			Detail: fmt.Sprintf("Nothing is stored for transaction %q: no inquiry of it went through this stack and Ottu has posted no disclosure of it (or they are older than the retention period). POST /inquiry to ask Ottu.", id)}
 	}

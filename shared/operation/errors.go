@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // AmountNotApplicable refuses an amount on an operation that takes none.

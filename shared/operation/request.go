@@ -12,7 +12,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // MaxTrackingKeyLength is Ottu's limit on a Tracking-Key.

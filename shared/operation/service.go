@@ -18,7 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // OttuClient is the part of the Ottu client the domain uses.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ottuops/ottu-lambda/dev/sandbox"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
-	"github.com/ottuops/ottu-lambda/shared/sandbox"
 )
 
 // Credentials the in-process sandbox accepts.

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // ApprovalStatus is where an approval stands.

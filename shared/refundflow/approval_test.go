@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // decidedStore records every decision; only Decide and SetDelivered are used.

@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // The workflow's own problem codes.

@@ -7,7 +7,7 @@ import (
 )
 
 // StepFunctions is the part of Step Functions the workflow's functions
-// use (shared/workflowsfn implements it with the SDK). Each function's IAM
+// use (shared/refundflow/sfn implements it with the SDK). Each function's IAM
 // policy grants only the calls its code makes.
 type StepFunctions interface {
 	// StartExecution starts the named execution: ErrExecutionExists when
@@ -55,7 +55,7 @@ type Event struct {
 	StateName string
 }
 
-// ApprovalStore keeps one approval per workflow (shared/approvalstore
+// ApprovalStore keeps one approval per workflow (shared/refundflow/ddb
 // implements it on DynamoDB).
 type ApprovalStore interface {
 	// Put stores a pending approval, replacing one still pending (a retried

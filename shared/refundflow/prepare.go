@@ -12,7 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // Settings are the definition's deploy-time values (DefinitionSubstitutions:

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 var settings = map[string]string{

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // Workflows starts refund workflows and reads them.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ottuops/ottu-lambda/shared/baseurl"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/baseurl"
 )
 
 const apiSecretExample = `{"api_key": "…"} or {"username": "…", "password": "…"}`

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/ottuops/ottu-lambda/shared/testenv"
+	"github.com/ottuops/ottu-lambda/dev/testkit"
 )
 
 // Every secret value in testdata contains leakMarker, so one check finds any
@@ -24,7 +24,7 @@ const leakMarker = "LEAK"
 
 func newClient(t *testing.T) *secretsmanager.Client {
 	t.Helper()
-	return secretsmanager.NewFromConfig(testenv.SharedMoto(t).AWSConfig())
+	return secretsmanager.NewFromConfig(testkit.SharedMoto(t).AWSConfig())
 }
 
 func fixture(t *testing.T, name string) string {
@@ -41,7 +41,7 @@ func fixture(t *testing.T, name string) string {
 func createSecret(t *testing.T, client *secretsmanager.Client, text string) string {
 	t.Helper()
 	out, err := client.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name:         aws.String(testenv.UniqueName("ottu-api")),
+		Name:         aws.String(testkit.UniqueName("ottu-api")),
 		SecretString: aws.String(text),
 	})
 	if err != nil {
@@ -111,15 +111,15 @@ func (c *countingClient) GetSecretValue(ctx context.Context, in *secretsmanager.
 	return c.next.GetSecretValue(ctx, in, optFns...)
 }
 
-func newFakeClock() *testenv.Clock {
-	return testenv.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 }
 
 func TestFetchText(t *testing.T) {
 	client := newClient(t)
 	ctx := context.Background()
 	binary, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String(testenv.UniqueName("ottu-binary")),
+		Name:         aws.String(testkit.UniqueName("ottu-binary")),
 		SecretBinary: []byte("sk-LEAK-binary"),
 	})
 	if err != nil {

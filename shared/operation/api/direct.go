@@ -1,0 +1,91 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
+	"github.com/ottuops/ottu-lambda/shared/platform/obs"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+)
+
+// DirectResult is what a direct invocation returns on success. Besides
+// Ottu's body it names, always present (null when Ottu's answer has none),
+// what a workflow reads from it, so that no state depends on a path that
+// may be missing: Ottu's reference number, the amount Ottu operated on,
+// the currency and the child transaction's state (refunded,
+// refund_queued, …).
+type DirectResult struct {
+	TrackingKey     string          `json:"tracking_key"`
+	Operation       string          `json:"operation"`
+	Result          string          `json:"result"`
+	Replayed        bool            `json:"replayed"`
+	ReferenceNumber *string         `json:"reference_number"`
+	Amount          *string         `json:"amount"`
+	CurrencyCode    *string         `json:"currency_code"`
+	State           *string         `json:"state"`
+	Ottu            json.RawMessage `json:"ottu"`
+}
+
+// summarize fills the named members from Ottu's answer; an amount that is
+// not a decimal amount stays null.
+func (r *DirectResult) summarize() {
+	var body struct {
+		ReferenceNumber string          `json:"reference_number"`
+		Amount          json.RawMessage `json:"amount"`
+		Txn             struct {
+			CurrencyCode string `json:"currency_code"`
+			State        string `json:"state"`
+		} `json:"txn"`
+	}
+	if json.Unmarshal(r.Ottu, &body) != nil {
+		return
+	}
+	r.ReferenceNumber, r.CurrencyCode, r.State = apigw.Nullable(body.ReferenceNumber), apigw.Nullable(body.Txn.CurrencyCode), apigw.Nullable(body.Txn.State)
+	if d, ok, err := amount.ParseJSON(body.Amount); ok && err == nil {
+		r.Amount = apigw.Nullable(amount.Format(d))
+	}
+}
+
+// Direct handles a direct invocation (Step Functions, other AWS code):
+// {"session_id"?, "order_no"?, "amount"?, "extra"?, "tracking_key"}.
+func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*DirectResult, error) {
+	log := h.logger().With(obs.Operation(string(h.Op)))
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With(obs.RequestID(lc.AwsRequestID))
+	}
+	req, key, err := parseOperationBody(h.Op, payload, directFields)
+	if err == nil && key == "" {
+		err = problem.Invalid(problem.CodeInvalidTrackingKey, "tracking_key",
+			"tracking_key is required in a direct invocation, so that a retry by Step Functions cannot repeat the operation; derive it from the execution, e.g. States.Format('{}-refund', $$.Execution.Name).")
+	}
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "invalid direct invocation", slog.String("error", err.Error()))
+		return nil, problem.Typed(err)
+	}
+	req.TrackingKey = key
+	log = log.With(obs.TrackingKey(key))
+	res, err := h.Service.Execute(obs.With(ctx, log), req)
+	if err != nil {
+		level := slog.LevelInfo
+		if problem.StatusOf(problem.CodeOf(err)) >= 500 {
+			level = slog.LevelError
+		}
+		log.LogAttrs(ctx, level, "operation failed", slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
+		return nil, problem.Typed(err)
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "operation done", slog.Bool("replayed", res.Replayed), slog.String("result", res.OttuResult))
+	out := &DirectResult{
+		TrackingKey: res.TrackingKey,
+		Operation:   string(res.Operation),
+		Result:      res.OttuResult,
+		Replayed:    res.Replayed,
+		Ottu:        res.Body,
+	}
+	out.summarize()
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+)
+
+// fields a merchant may send in an operation body; tracking_key only in a
+// direct invocation.
+var (
+	httpFields   = []string{"session_id", "order_no", "amount", "extra"}
+	directFields = []string{"session_id", "order_no", "amount", "extra", "tracking_key"}
+)
+
+// parseOperationBody reads an operation's JSON body strictly: an object,
+// known fields only, strings where strings are due, amounts read exactly.
+func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (operation.Request, string, error) {
+	req := operation.Request{Operation: op}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
+			Detail: `The request body is empty; send a JSON object such as {"session_id": "…", "amount": "2.500"}.`}
+	}
+	var fields map[string]json.RawMessage
+	if body[0] != '{' || json.Unmarshal(body, &fields) != nil {
+		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
+			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "amount": "2.500"}.`}
+	}
+	if err := apigw.CheckMembers(body); err != nil {
+		return req, "", err
+	}
+	if err := apigw.UnknownFields(fields, allowed); err != nil {
+		return req, "", err
+	}
+	var err error
+	if req.SessionID, err = apigw.StringField(fields, "session_id"); err != nil {
+		return req, "", err
+	}
+	if req.OrderNo, err = apigw.StringField(fields, "order_no"); err != nil {
+		return req, "", err
+	}
+	key, err := apigw.StringField(fields, "tracking_key")
+	if err != nil {
+		return req, "", err
+	}
+	if raw, ok := fields["amount"]; ok && apigw.IsNull(raw) {
+		// Ottu reads a missing amount as "the full amount": a null must not
+		// become a full refund by accident.
+		return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
+			`amount is null; leave it out to let Ottu use the full or remaining amount, or send a decimal string such as "2.500".`)
+	}
+	if raw, ok := fields["amount"]; ok {
+		if !op.TakesAmount() {
+			return req, "", operation.AmountNotApplicable(op)
+		}
+		d, ok, err := amount.ParseJSON(raw)
+		if err != nil || !ok {
+			return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
+				`amount must be a decimal string greater than zero with at most 13 digits before the point and 3 after it, such as "2.500".`)
+		}
+		req.Amount = &d
+	}
+	if raw, ok := fields["extra"]; ok && !apigw.IsNull(raw) {
+		req.Extra = raw // the domain checks it is an object
+	}
+	return req, key, nil
+}

@@ -1,0 +1,153 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
+	"github.com/ottuops/ottu-lambda/shared/platform/obs"
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+)
+
+// StatusReader reads Tracking-Key records (operation.Service).
+type StatusReader interface {
+	Status(ctx context.Context, key string, refresh bool) (*operation.Record, error)
+}
+
+// OperationStatus handles GET /operations/{tracking_key}.
+type OperationStatus struct {
+	Service StatusReader
+	Logger  *slog.Logger
+}
+
+// RecordView is the contract's JSON form of a Tracking-Key record.
+type RecordView struct {
+	TrackingKey string           `json:"tracking_key"`
+	Operation   string           `json:"operation"`
+	SessionID   *string          `json:"session_id"`
+	OrderNo     *string          `json:"order_no"`
+	Amount      *string          `json:"amount"`
+	Status      operation.Status `json:"status"`
+	Attempts    int              `json:"attempts"`
+	CreatedAt   string           `json:"created_at"`
+	UpdatedAt   string           `json:"updated_at"`
+	Ottu        json.RawMessage  `json:"ottu"`
+	// OttuInquiry is Ottu's read-only view of the operation, on refresh.
+	OttuInquiry json.RawMessage `json:"ottu_inquiry,omitempty"`
+	// OttuInquiryThrottled replaces OttuInquiry when Ottu's inquiry
+	// throttle refused the refresh: the record is as stored.
+	OttuInquiryThrottled *ThrottledView `json:"ottu_inquiry_throttled,omitempty"`
+}
+
+// ThrottledView says a refresh was refused by Ottu's inquiry throttle.
+type ThrottledView struct {
+	Detail string `json:"detail"`
+	// RetryAfterSeconds is Ottu's Retry-After; absent when it named none.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+}
+
+// Invoke is the Lambda entry point: GET /operations/{tracking_key} through
+// API Gateway, or a direct event {"tracking_key", "refresh"?} (a workflow
+// following a queued refund) answered with the record itself.
+func (h *OperationStatus) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
+		return h.HTTP(ctx, ev), nil
+	}
+	return h.Direct(ctx, payload)
+}
+
+// Direct reads a record for a direct invocation; failures are the typed
+// errors of the operation functions (not_found is an OperationRejected).
+func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (*RecordView, error) {
+	var in struct {
+		TrackingKey string `json:"tracking_key"`
+		Refresh     bool   `json:"refresh"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || dec.More() {
+		return nil, problem.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
+			`The event must be {"tracking_key": "…", "refresh": false}.`))
+	}
+	log := h.logger().With(obs.TrackingKey(in.TrackingKey))
+	rec, err := h.Service.Status(ctx, in.TrackingKey, in.Refresh)
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
+		return nil, problem.Typed(err)
+	}
+	view := viewOf(rec)
+	return &view, nil
+}
+
+// HTTP handles GET /operations/{tracking_key}.
+func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	requestID := apigw.RequestID(ctx, ev)
+	headers := map[string]string{"X-Request-Id": requestID}
+	key := ev.PathParameters["tracking_key"]
+	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
+	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
+		headers["Allow"] = http.MethodGet
+		return apigw.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
+	}
+	refresh := false
+	switch v := ev.QueryStringParameters["refresh"]; v {
+	case "", "false", "0":
+	case "true", "1":
+		refresh = true
+	default:
+		return apigw.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
+	}
+	if operation.ValidateTrackingKey(key) == nil {
+		headers["Tracking-Key"] = key
+	}
+	rec, err := h.Service.Status(ctx, key, refresh)
+	if err != nil {
+		resp := apigw.ProblemResponse(err, headers)
+		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
+		return resp
+	}
+	body, _ := json.Marshal(viewOf(rec))
+	return apigw.JSONResponse(http.StatusOK, body, headers)
+}
+
+// viewOf is the contract's JSON form of a record.
+func viewOf(rec *operation.Record) RecordView {
+	view := RecordView{
+		TrackingKey: rec.TrackingKey,
+		Operation:   rec.Operation,
+		SessionID:   apigw.Nullable(rec.SessionID),
+		OrderNo:     apigw.Nullable(rec.OrderNo),
+		Amount:      apigw.Nullable(rec.Amount),
+		Status:      rec.Status,
+		Attempts:    rec.Attempts,
+		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
+		UpdatedAt:   rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		Ottu:        rec.OttuBody,
+		OttuInquiry: rec.Inquiry,
+	}
+	if !json.Valid(view.Ottu) {
+		view.Ottu = json.RawMessage("null")
+	}
+	if len(view.OttuInquiry) > 0 && !json.Valid(view.OttuInquiry) {
+		view.OttuInquiry = json.RawMessage("null")
+	}
+	if t := rec.InquiryThrottled; t != nil {
+		view.OttuInquiryThrottled = &ThrottledView{Detail: t.Detail, RetryAfterSeconds: problem.RetryAfterSeconds(t.RetryAfter)}
+	}
+	return view
+}
+
+func (h *OperationStatus) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,101 @@
+// Package app builds the operation functions (capture, refund,
+// void, cancel, expire, delete) and operation-status: the Ottu client on
+// the API secret, the Tracking-Key table and the operation service, behind
+// their adapters.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/operation/api"
+	"github.com/ottuops/ottu-lambda/shared/operation/ddb"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/ottu/ottuclient"
+	"github.com/ottuops/ottu-lambda/shared/platform/boot"
+	"github.com/ottuops/ottu-lambda/shared/platform/config"
+	"github.com/ottuops/ottu-lambda/shared/platform/obs"
+)
+
+// Deps are what an operation or status function needs; tests build them
+// with Build against moto and the sandbox.
+type Deps struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Service *operation.Service
+}
+
+// Build wires the operation service: what the operation and
+// operation-status functions need (the API secret and the Tracking-Key
+// table).
+func Build(_ context.Context, function string, getenv func(string) string, opts boot.Options) (*Deps, error) {
+	b, err := boot.NewBase(function, getenv, opts, config.EnvAPISecretID, config.EnvTrackingKeysTable)
+	if err != nil {
+		return nil, err
+	}
+	client, err := ottuclient.New(b)
+	if err != nil {
+		return nil, err
+	}
+	cfg := b.Config
+	store := ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.TrackingKeysTable)
+	metrics := b.Metrics()
+	svc := &operation.Service{
+		Store:         store,
+		Ottu:          client,
+		Inquiry:       client,
+		Retention:     cfg.RecordRetention(),
+		LeaseGrace:    cfg.LeaseGrace,
+		RecordTimeout: recordTimeout(cfg.DeadlineMargin),
+		NoOttuReplay:  cfg.APIVersion == 1,
+		Now:           opts.Now,
+		Logger:        func(ctx context.Context) *slog.Logger { return obs.Logger(ctx) },
+		Observe: func(_ context.Context, op ottu.Operation, outcome string, d time.Duration) {
+			metrics.Count("Operation_"+outcome, 1)
+			metrics.Duration("OperationDuration", d)
+			metrics.Flush()
+		},
+	}
+	return &Deps{Config: cfg, Logger: b.Logger, Service: svc}, nil
+}
+
+// recordTimeout leaves the outcome write most of the margin kept back from
+// the Ottu call.
+func recordTimeout(margin time.Duration) time.Duration {
+	if margin <= 0 {
+		return operation.DefaultRecordTimeout
+	}
+	return margin * 2 / 3
+}
+
+// OperationHandler builds the handler of one operation function.
+func OperationHandler(ctx context.Context, op ottu.Operation, getenv func(string) string) (*api.Operation, error) {
+	deps, err := Build(ctx, string(op), getenv, boot.Options{})
+	if err != nil {
+		return nil, err
+	}
+	// Every operation needs the Ottu secret: read it while init finishes
+	// and the first request claims its key, not after the claim.
+	if c, ok := deps.Service.Ottu.(*ottu.Client); ok {
+		c.Prefetch(ctx)
+	}
+	return NewOperationHandler(op, deps), nil
+}
+
+// NewOperationHandler wires an operation handler from built dependencies.
+func NewOperationHandler(op ottu.Operation, deps *Deps) *api.Operation {
+	return &api.Operation{Op: op, Service: deps.Service, MaxBodyBytes: int(deps.Config.MaxBodyBytes), Logger: deps.Logger}
+}
+
+// StatusHandler builds the operation-status function's handler.
+func StatusHandler(ctx context.Context, getenv func(string) string) (*api.OperationStatus, error) {
+	deps, err := Build(ctx, "operation-status", getenv, boot.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &api.OperationStatus{Service: deps.Service, Logger: deps.Logger}, nil
+}

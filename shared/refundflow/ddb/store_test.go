@@ -1,0 +1,112 @@
+package ddb
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ottuops/ottu-lambda/dev/testkit"
+	"github.com/ottuops/ottu-lambda/shared/refundflow"
+)
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	m := testkit.SharedMoto(t)
+	client := dynamodb.NewFromConfig(m.AWSConfig())
+	table := testkit.UniqueName("approvals")
+	if err := CreateTable(context.Background(), client, table); err != nil {
+		t.Fatal(err)
+	}
+	return New(client, table)
+}
+
+func pending(id string, now time.Time) refundflow.Approval {
+	return refundflow.Approval{WorkflowID: id, Status: refundflow.ApprovalPending, TaskToken: "token-" + id, TrackingKey: "refund-workflow-" + id,
+		Amount: "75.000", Threshold: "50.000", Why: "above", RequestedAt: now, Deadline: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+}
+
+func TestApprovalStore(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+
+	t.Run("a stored approval reads back as written", func(t *testing.T) {
+		a := pending("wf-read", now)
+		if err := s.Put(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "wf-read")
+		if err != nil || got.TaskToken != a.TaskToken || got.Status != refundflow.ApprovalPending || !got.Deadline.Equal(a.Deadline) || got.Amount != "75.000" {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
+	t.Run("of 20 decisions at once exactly one is recorded", func(t *testing.T) {
+		if err := s.Put(ctx, pending("wf-race", now)); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won, refused := 0, 0
+		for i := range 20 {
+			wg.Go(func() {
+				status := refundflow.ApprovalApproved
+				if i%2 == 1 {
+					status = refundflow.ApprovalRejected
+				}
+				_, err := s.Decide(ctx, "wf-race", status, "", now)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case errors.Is(err, refundflow.ErrApprovalNotPending):
+					refused++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 || refused != 19 {
+			t.Fatalf("%d decisions recorded, %d refused; want 1 and 19", won, refused)
+		}
+	})
+	t.Run("a decision after the deadline is refused, with the approval as it is", func(t *testing.T) {
+		if err := s.Put(ctx, pending("wf-late", now)); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Decide(ctx, "wf-late", refundflow.ApprovalApproved, "", now.Add(2*time.Minute))
+		if !errors.Is(err, refundflow.ErrApprovalNotPending) || a == nil || a.Status != refundflow.ApprovalPending {
+			t.Fatalf("got %+v, %v", a, err)
+		}
+	})
+	t.Run("a decision for a workflow with no approval is not found", func(t *testing.T) {
+		if _, err := s.Decide(ctx, "wf-none", refundflow.ApprovalApproved, "", now); !errors.Is(err, refundflow.ErrApprovalNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a new request replaces a pending approval but never a decided one", func(t *testing.T) {
+		a := pending("wf-again", now)
+		if err := s.Put(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		a.TaskToken = "token-retried"
+		if err := s.Put(ctx, a); err != nil {
+			t.Fatalf("replace a pending approval: %v", err)
+		}
+		if _, err := s.Decide(ctx, "wf-again", refundflow.ApprovalRejected, "no", now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(ctx, a); !errors.Is(err, refundflow.ErrApprovalNotPending) {
+			t.Fatalf("err = %v, want ErrApprovalNotPending", err)
+		}
+		got, _ := s.Get(ctx, "wf-again")
+		if got.Status != refundflow.ApprovalRejected || got.Note != "no" || got.TaskToken != "token-retried" {
+			t.Fatalf("got %+v", got)
+		}
+	})
+}

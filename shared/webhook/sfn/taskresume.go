@@ -1,0 +1,59 @@
+// Package sfn ends waiting Step Functions tasks (.waitForTaskToken)
+// with SendTaskSuccess: the webhook.Resumer of the webhook function. Only
+// the webhook links it, so only its binary carries the Step Functions SDK.
+package sfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ottuops/ottu-lambda/shared/webhook"
+)
+
+// API is the part of the Step Functions client used; *sfn.Client is one.
+type API interface {
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+}
+
+// Client resumes tasks through API.
+type Client struct{ api API }
+
+var _ webhook.Resumer = (*Client)(nil)
+
+// New wraps api.
+func New(api API) *Client { return &Client{api: api} }
+
+// FromConfig builds the Step Functions client from the function's AWS
+// configuration (AWS_ENDPOINT_URL points it at moto locally).
+func FromConfig(cfg aws.Config) webhook.Resumer { return New(sfn.NewFromConfig(cfg)) }
+
+// SendTaskSuccess ends the task holding token with output. Step Functions'
+// answers for a token that can no longer be used — the task timed out
+// (TaskTimedOut), was already ended or never existed (TaskDoesNotExist,
+// InvalidToken) — wrap webhook.ErrTaskGone; the caller logs them and moves
+// on. Every other error may pass on a retry.
+func (c *Client) SendTaskSuccess(ctx context.Context, token string, output []byte) error {
+	_, err := c.api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(output))})
+	if err == nil {
+		return nil
+	}
+	var (
+		timedOut *types.TaskTimedOut
+		missing  *types.TaskDoesNotExist
+		invalid  *types.InvalidToken
+	)
+	switch {
+	case errors.As(err, &timedOut):
+		return fmt.Errorf("%w (TaskTimedOut)", webhook.ErrTaskGone)
+	case errors.As(err, &missing):
+		return fmt.Errorf("%w (TaskDoesNotExist)", webhook.ErrTaskGone)
+	case errors.As(err, &invalid):
+		return fmt.Errorf("%w (InvalidToken)", webhook.ErrTaskGone)
+	}
+	return fmt.Errorf("send task success: %w", err)
+}
