@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/ottuops/ottu-lambda/dev/samtemplate"
-	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -77,12 +77,12 @@ func loadDefinition(t *testing.T) definition {
 }
 
 // TestDefinitionNamesOnlyErrorsSomethingRaises: every name a Retry or Catch
-// matches is a typed error of the functions (problem.ErrorTypes), one the
+// matches is a typed error of the functions (apigw.ErrorTypes), one the
 // approval function sends (refundflow.TaskFailureErrors), or one of Lambda
 // and Step Functions; a renamed error type fails here, not in production.
 func TestDefinitionNamesOnlyErrorsSomethingRaises(t *testing.T) {
 	def := loadDefinition(t)
-	known := slices.Concat(problem.ErrorTypes, refundflow.TaskFailureErrors, lambdaErrors, statesErrors)
+	known := slices.Concat(apigw.ErrorTypes, refundflow.TaskFailureErrors, lambdaErrors, statesErrors)
 	for _, name := range slices.Sorted(maps.Keys(def.States)) {
 		st := def.States[name]
 		var matched []string
@@ -104,7 +104,7 @@ func TestDefinitionNamesOnlyErrorsSomethingRaises(t *testing.T) {
 }
 
 // TestTheRefundStateHandlesEveryTypedError: the refund function can raise
-// each of problem.ErrorTypes; each must be retried or caught by name, so
+// each of apigw.ErrorTypes; each must be retried or caught by name, so
 // none ends the workflow as an unexplained States.ALL.
 func TestTheRefundStateHandlesEveryTypedError(t *testing.T) {
 	st := loadDefinition(t).States["Refund"]
@@ -119,7 +119,7 @@ func TestTheRefundStateHandlesEveryTypedError(t *testing.T) {
 			handled[e] = true
 		}
 	}
-	for _, e := range problem.ErrorTypes {
+	for _, e := range apigw.ErrorTypes {
 		t.Run(e+" is matched by name in the Refund state", func(t *testing.T) {
 			if !handled[e] {
 				t.Errorf("the Refund state neither retries nor catches %s", e)

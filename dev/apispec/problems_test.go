@@ -15,17 +15,22 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/getkin/kin-openapi/openapi3"
 
+	inquiryapi "github.com/ottuops/ottu-lambda/shared/inquiry/api"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
-
-	// Each domain registers its problem codes when linked, and a function
-	// links only its own: checking the table of every code needs them all.
-	_ "github.com/ottuops/ottu-lambda/shared/inquiry"
-	_ "github.com/ottuops/ottu-lambda/shared/refundflow"
-	_ "github.com/ottuops/ottu-lambda/shared/webhook"
+	refundflowapi "github.com/ottuops/ottu-lambda/shared/refundflow/api"
+	webhookapi "github.com/ottuops/ottu-lambda/shared/webhook/api"
 )
+
+// adapterCodes is every API adapter's code map: together they are every
+// code a function can answer.
+var adapterCodes = map[string]apigw.Codes{
+	"operation": api.Codes, "inquiry": inquiryapi.Codes,
+	"webhook": webhookapi.Codes, "refundflow": refundflowapi.Codes,
+}
 
 // failingExecutor answers every operation with one error, so that the
 // handler's rendering of each problem code can be read without Ottu.
@@ -49,12 +54,35 @@ func TestProblemTypes(t *testing.T) {
 		}
 	})
 
+	t.Run("every code an adapter answers is in the code enum", func(t *testing.T) {
+		for name, m := range adapterCodes {
+			for _, c := range m.List() {
+				if !slices.Contains(codes, string(c)) {
+					t.Errorf("the %s adapter answers %s, which openapi.yaml does not list", name, c)
+				}
+			}
+		}
+	})
+
 	for _, code := range codes {
 		want := types[code]
 		t.Run(fmt.Sprintf("the handler answers %s with status %d and the title and type x-problem-types give it", code, want.Status), func(t *testing.T) {
 			var err error = &problem.Error{Code: problem.Code(code), Detail: "What went wrong, and what to do."}
 			if code == "internal_error" {
 				err = errors.New("not a domain error") // how every unexpected failure reaches the handler
+			}
+			if _, ok := api.Codes[problem.Code(code)]; !ok && code != "internal_error" {
+				// A domain's own code: rendered by the adapter that maps it.
+				var resp events.APIGatewayV2HTTPResponse
+				for _, m := range adapterCodes {
+					if _, ok := m[problem.Code(code)]; ok {
+						resp = m.ProblemResponse(err, nil)
+					}
+				}
+				for _, d := range checkProblemIdentity(types, problemField(t, resp, "type"), problemField(t, resp, "title"), resp.StatusCode, code) {
+					t.Error(d)
+				}
+				return
 			}
 			h := &api.Operation{Op: ottu.Refund, Service: failingExecutor{err}, Logger: slog.New(slog.DiscardHandler)}
 			resp := h.HTTP(context.Background(), events.APIGatewayV2HTTPRequest{
@@ -144,4 +172,15 @@ func TestProblemExamples(t *testing.T) {
 			}
 		}
 	}
+}
+
+// problemField reads one string member of a problem response's body.
+func problemField(t *testing.T, resp events.APIGatewayV2HTTPResponse, name string) string {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
+		t.Fatalf("body is not a problem document: %v: %q", err, resp.Body)
+	}
+	v, _ := p[name].(string)
+	return v
 }

@@ -3,7 +3,6 @@ package inquiry
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -25,12 +24,6 @@ const (
 	// stored answer could stand in (or ?fresh=true asked Ottu anyway).
 	CodeThrottled problem.Code = "inquiry_throttled"
 )
-
-func init() {
-	problem.Register(CodeNotAllowed, http.StatusUnprocessableEntity, "Ottu does not answer an inquiry of this transaction")
-	problem.Register(CodeDisclosureURLMissing, http.StatusBadRequest, "There is no URL to disclose the transaction to")
-	problem.Register(CodeThrottled, http.StatusTooManyRequests, "Ottu's inquiry throttle refused the inquiry")
-}
 
 // Ottu's inquiry messages, lower-cased (seed 002).
 const (
@@ -69,11 +62,11 @@ func fromOttu(req Request, err error) *problem.Error {
 		e.Code = problem.CodeOttuAuth
 		e.Detail = "Ottu refused this stack's credentials or the payment.inquiry permission, so nothing was asked: " + sentence(oe.Detail) + " The operator should check the Ottu API secret."
 	case ottu.KindUnavailable, ottu.KindOutcomeUnknown:
-		if oe.StatusCode == http.StatusTooManyRequests {
+		if oe.Throttled() {
 			return throttled(req, oe)
 		}
 		e.Code = problem.CodeOttuUnavailable
-		e.RetryAfter = retryAfter(oe.RetryAfter)
+		e.RetryAfter = roundUp(oe.RetryAfter)
 		e.Detail = "Ottu could not answer the inquiry: " + sentence(oe.Detail) + " An inquiry changes nothing at Ottu, so asking again later is safe."
 		if oe.Kind == ottu.KindOutcomeUnknown && req.Disclose {
 			e.Detail += " Ottu may still post the disclosure it was asked for."
@@ -105,7 +98,7 @@ func rejection(req Request, oe *ottu.Error) (problem.Code, string) {
 
 // throttled is Ottu's throttle passed on: nothing was asked.
 func throttled(req Request, oe *ottu.Error) *problem.Error {
-	e := &problem.Error{Code: CodeThrottled, Ottu: oe.Body, Err: oe, RetryAfter: retryAfter(oe.RetryAfter)}
+	e := &problem.Error{Code: CodeThrottled, Ottu: oe.Body, Err: oe, RetryAfter: roundUp(oe.RetryAfter)}
 	when := "Ottu named no time for the next one: it allows at most 3 inquiries per transaction, so this one may have had them all"
 	if e.RetryAfter > 0 {
 		when = fmt.Sprintf("ask again after %d seconds (Retry-After)", problem.RetryAfterSeconds(e.RetryAfter))
@@ -117,26 +110,9 @@ func throttled(req Request, oe *ottu.Error) *problem.Error {
 	return e
 }
 
-// retryAfter reads Retry-After: seconds or an HTTP date; zero when absent
-// or unreadable.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var secs int
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil {
-		if secs > 0 {
-			return time.Duration(secs) * time.Second
-		}
-		return 0
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
+// roundUp rounds a wait up to whole seconds, as Retry-After says it.
+func roundUp(d time.Duration) time.Duration {
+	return time.Duration(problem.RetryAfterSeconds(d)) * time.Second
 }
 
 // sentence ends Ottu's (or the client's) text with a full stop.

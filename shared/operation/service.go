@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -271,8 +269,8 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 		} else {
 			e.Detail = fmt.Sprintf("Ottu could not be called (%s); nothing was sent, so the %s was not done and no money moved. Retry with the same Tracking-Key.", oe.Detail, req.Operation)
 			e.RetryAfter = time.Second
-			if oe.RetryAfter != "" {
-				e.RetryAfter = parseRetryAfter(oe.RetryAfter)
+			if oe.RetryAfter > 0 && oe.RetryAfter < time.Hour {
+				e.RetryAfter = roundUpSeconds(oe.RetryAfter)
 			}
 		}
 	}
@@ -407,13 +405,13 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 // throttled reads Ottu's refusal of an inquiry by its throttle (429).
 func throttled(err error) *InquiryThrottle {
 	var oe *ottu.Error
-	if !errors.As(err, &oe) || oe.StatusCode != http.StatusTooManyRequests {
+	if !errors.As(err, &oe) || !oe.Throttled() {
 		return nil
 	}
 	t := &InquiryThrottle{Detail: "Ottu's inquiry throttle refused the inquiry (none in a transaction's first 10 minutes, then one per 30 minutes, at most 3), so Ottu was not asked: this is the record as stored."}
-	if secs, err := strconv.Atoi(strings.TrimSpace(oe.RetryAfter)); err == nil && secs > 0 && secs <= 86400 {
-		t.RetryAfter = time.Duration(secs) * time.Second
-		t.Detail += fmt.Sprintf(" Ottu answers an inquiry of it again in %d seconds.", secs)
+	if oe.RetryAfter > 0 {
+		t.RetryAfter = roundUpSeconds(oe.RetryAfter)
+		t.Detail += fmt.Sprintf(" Ottu answers an inquiry of it again in %d seconds.", int(t.RetryAfter/time.Second))
 	}
 	return t
 }
@@ -612,14 +610,6 @@ func resultOf(body json.RawMessage) string {
 	}
 	_ = json.Unmarshal(body, &v)
 	return v.Result
-}
-
-func parseRetryAfter(v string) time.Duration {
-	var secs int
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs > 0 && secs < 3600 {
-		return time.Duration(secs) * time.Second
-	}
-	return time.Second
 }
 
 func roundUpSeconds(d time.Duration) time.Duration {

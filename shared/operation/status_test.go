@@ -57,7 +57,7 @@ func TestStatusRefreshUnderOttusThrottle(t *testing.T) {
 		wantCode      problem.Code
 	}{
 		{name: "a 429 with Retry-After answers the stored record and when Ottu answers again",
-			err:           &ottu.Error{Kind: ottu.KindUnavailable, StatusCode: 429, RetryAfter: "1800", Detail: "Request was throttled."},
+			err:           &ottu.Error{Kind: ottu.KindUnavailable, StatusCode: 429, RetryAfter: 1800 * time.Second, Detail: "Request was throttled."},
 			wantThrottled: true, wantRetry: 30 * time.Minute},
 		{name: "a 429 naming no time answers the stored record with no wait",
 			err:           &ottu.Error{Kind: ottu.KindUnavailable, StatusCode: 429, Detail: "Request was throttled."},

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -548,12 +549,12 @@ func classify(resp *http.Response, body []byte) (int, []byte, error) {
 	case status == http.StatusTooManyRequests:
 		// Throttled: Ottu turned the request away without processing it.
 		e.Kind, e.Sent = KindUnavailable, false
-		e.RetryAfter = resp.Header.Get("Retry-After")
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		e.Detail = "Ottu is throttling requests (HTTP 429): try again later"
 		return 0, nil, e
 	case status >= 500:
 		e.Kind = KindUnavailable
-		e.RetryAfter = resp.Header.Get("Retry-After")
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		e.Detail = fmt.Sprintf("Ottu is unavailable (HTTP %d): try again later", status)
 		if d := errorDetail(body); d != "" {
 			e.Detail += ": " + d
@@ -780,4 +781,28 @@ func fieldErrors(body []byte) map[string][]string {
 		return nil
 	}
 	return out
+}
+
+// maxRetryAfter bounds the Retry-After believed: a longer wait is no wait
+// a caller should be held to.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After value, seconds or an HTTP date (RFC
+// 9110, 10.2.3), as the wait from now; zero when absent, unreadable, past
+// or over maxRetryAfter. The one reader of the header, for every caller.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 || d > maxRetryAfter {
+		return 0
+	}
+	return d
 }

@@ -134,7 +134,7 @@ func TestOperationClassifiesOttuAnswers(t *testing.T) {
 		wantResult  string
 		wantDetail  string
 		wantFields  map[string][]string
-		wantRetry   string
+		wantRetry   time.Duration
 		wantBody    bool // the error carries Ottu's body
 		wantReqs    int
 	}{
@@ -196,11 +196,11 @@ func TestOperationClassifiesOttuAnswers(t *testing.T) {
 		{name: "a 400 with an empty object is an unknown outcome", status: 400, body: []byte(`{}`),
 			wantKind: ottu.KindUnavailable, wantDetail: "HTTP 400", wantBody: true},
 		{name: "a 429 is unavailable and carries Retry-After", status: 429, body: fixture(t, "error_429.json"), header: map[string]string{"Retry-After": "30"},
-			wantKind: ottu.KindUnavailable, wantDetail: "throttling", wantRetry: "30", wantBody: true},
+			wantKind: ottu.KindUnavailable, wantDetail: "throttling", wantRetry: 30 * time.Second, wantBody: true},
 		{name: "a 500 is unavailable", status: 500, body: fixture(t, "error_500.json"),
 			wantKind: ottu.KindUnavailable, wantDetail: "HTTP 500", wantBody: true},
 		{name: "a 503 is unavailable and carries Retry-After", status: 503, body: []byte(`{"detail":"maintenance"}`), header: map[string]string{"Retry-After": "120"},
-			wantKind: ottu.KindUnavailable, wantDetail: "maintenance", wantRetry: "120", wantBody: true},
+			wantKind: ottu.KindUnavailable, wantDetail: "maintenance", wantRetry: 120 * time.Second, wantBody: true},
 		{name: "an HTML 502 page is unavailable", status: 502, contentType: "text/html", body: fixture(t, "bad_gateway.html"),
 			wantKind: ottu.KindUnavailable, wantDetail: "HTTP 502"},
 		{name: "a redirect is unavailable and not followed", status: 302, header: map[string]string{"Location": "/elsewhere"},
@@ -260,7 +260,7 @@ func TestOperationClassifiesOttuAnswers(t *testing.T) {
 				t.Errorf("FieldErrors %v, want none", e.FieldErrors)
 			}
 			if e.RetryAfter != tt.wantRetry {
-				t.Errorf("RetryAfter %q, want %q", e.RetryAfter, tt.wantRetry)
+				t.Errorf("RetryAfter %v, want %v", e.RetryAfter, tt.wantRetry)
 			}
 			if tt.wantBody != (e.Body != nil) || (tt.wantBody && !bytes.Equal(e.Body, tt.body)) {
 				t.Errorf("Body %q, want Ottu's body: %v", e.Body, tt.wantBody)

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kind says what a failed call means for the caller, so it can act without
@@ -81,11 +83,17 @@ type Error struct {
 	// TimedOut, with KindOutcomeUnknown, says the deadline passed while
 	// waiting for the answer; false there means the connection broke.
 	TimedOut bool
-	// RetryAfter is Ottu's Retry-After header on 429/503, if any.
-	RetryAfter string
+	// RetryAfter is Ottu's Retry-After header on 429 and 5xx, read as
+	// seconds or an HTTP date; zero when absent, unreadable, past, or over a
+	// day (no wait that long is believed).
+	RetryAfter time.Duration
 	// Err is the underlying transport error, if any.
 	Err error
 }
+
+// Throttled says Ottu's throttle turned the request away (HTTP 429): it
+// was not processed.
+func (e *Error) Throttled() bool { return e.StatusCode == http.StatusTooManyRequests }
 
 func (e *Error) Error() string {
 	var b strings.Builder

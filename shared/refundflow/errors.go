@@ -9,7 +9,6 @@ package refundflow
 
 import (
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
@@ -32,14 +31,6 @@ const (
 	// not answer in time.
 	CodeWorkflowUnavailable problem.Code = "workflow_unavailable"
 )
-
-func init() {
-	problem.Register(CodeRefundIDReused, http.StatusUnprocessableEntity, "The refund_id was used for a different refund")
-	problem.Register(CodeApprovalNotPending, http.StatusConflict, "The workflow is not waiting for an approval")
-	problem.Register(CodeApprovalDecided, http.StatusConflict, "The approval was already decided")
-	problem.Register(CodeApprovalExpired, http.StatusConflict, "The approval timed out")
-	problem.Register(CodeWorkflowUnavailable, http.StatusServiceUnavailable, "The workflow service is unavailable")
-}
 
 // Errors the adapters return, for errors.Is.
 var (

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -43,13 +42,6 @@ const (
 	// CodeCallbackNotStored: the store failed; the callback was not kept.
 	CodeCallbackNotStored problem.Code = "callback_not_stored"
 )
-
-func init() {
-	problem.Register(CodeInvalidSignature, http.StatusUnauthorized, "The callback's signature is missing or wrong")
-	problem.Register(CodeInvalidCallback, http.StatusBadRequest, "The body is not an Ottu callback")
-	problem.Register(CodeWebhookKeyUnavailable, http.StatusServiceUnavailable, "The webhook key could not be read")
-	problem.Register(CodeCallbackNotStored, http.StatusServiceUnavailable, "The callback could not be stored")
-}
 
 // MaxBodyBytes is the contract's 256 KiB limit on a callback body.
 const MaxBodyBytes = 256 << 10

@@ -19,6 +19,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
+	"github.com/ottuops/ottu-lambda/shared/webhook/api"
 )
 
 // testKey signed every fixture in testdata.
@@ -393,8 +394,8 @@ func TestWebhookKey(t *testing.T) {
 			if h.keys.reads != tc.reads {
 				t.Errorf("%d fresh reads of the secret, want %d", h.keys.reads, tc.reads)
 			}
-			if tc.want != "" && problem.StatusOf(tc.want) >= 500 && problem.StatusOf(tc.want) != 503 {
-				t.Errorf("status %d", problem.StatusOf(tc.want))
+			if tc.want != "" && api.Codes.StatusOf(tc.want) >= 500 && api.Codes.StatusOf(tc.want) != 503 {
+				t.Errorf("status %d", api.Codes.StatusOf(tc.want))
 			}
 		})
 	}
@@ -404,7 +405,7 @@ func TestStoreFailure(t *testing.T) {
 	h := newHarness()
 	h.store.failPut = errors.New("RequestTimeout")
 	_, err := h.receive(fixture(t, "paid.json"), "application/json")
-	if problem.CodeOf(err) != webhook.CodeCallbackNotStored || problem.StatusOf(webhook.CodeCallbackNotStored) != 503 {
+	if problem.CodeOf(err) != webhook.CodeCallbackNotStored || api.Codes.StatusOf(webhook.CodeCallbackNotStored) != 503 {
 		t.Fatalf("Receive: %v", err)
 	}
 }
@@ -509,7 +510,7 @@ func TestNothingSecretLeaks(t *testing.T) {
 		h.keys, h.svc.Keys = keys, keys
 		_, err := h.receive(fixture(t, "paid.json"), "application/json")
 		if err != nil {
-			doc, _ := problem.From(err)
+			doc, _ := api.Codes.Document(err)
 			answers = append(answers, err.Error(), doc.Detail)
 		}
 	}

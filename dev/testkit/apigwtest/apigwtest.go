@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 )
 
 // LoadEvent reads testdata/<name>, relative to the test's package, as an
@@ -30,12 +30,12 @@ func LoadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 
 // DecodeProblem reads resp as an application/problem+json document and
 // fails the test unless it is one with every member the contract names.
-func DecodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) problem.Document {
+func DecodeProblem(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.Document {
 	t.Helper()
 	if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
 	}
-	var p problem.Document
+	var p apigw.Document
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
 		t.Fatalf("problem body %q: %v", resp.Body, err)
 	}

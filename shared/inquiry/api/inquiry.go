@@ -126,11 +126,7 @@ func viewOfResult(res *inquiry.Result) InquiryView {
 // Invoke is the Lambda entry point: an API Gateway event or a direct
 // invocation, each answered in its own form.
 func (h *Inquiry) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Direct(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
 // HTTP handles POST /inquiry[?fresh=true]. The answer is Ottu's body when
@@ -143,15 +139,15 @@ func (h *Inquiry) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodPost {
 		headers["Allow"] = http.MethodPost
-		return apigw.FailHTTP(ctx, log, "inquiry failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use POST for /inquiry."}, headers)
+		return Codes.FailHTTP(ctx, log, "inquiry failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use POST for /inquiry."}, headers)
 	}
 	req, err := h.readHTTP(ev)
 	if err != nil {
-		return apigw.FailHTTP(ctx, log, "inquiry failed", err, headers)
+		return Codes.FailHTTP(ctx, log, "inquiry failed", err, headers)
 	}
 	res, err := h.Service.Inquire(obs.With(ctx, log), req)
 	if err != nil {
-		return apigw.FailHTTP(ctx, log, "inquiry failed", err, headers)
+		return Codes.FailHTTP(ctx, log, "inquiry failed", err, headers)
 	}
 	logResult(ctx, log, res)
 	headers[headerInquirySource] = string(res.Source)
@@ -202,12 +198,12 @@ func (h *Inquiry) Direct(ctx context.Context, payload json.RawMessage) (*Inquiry
 	req, err := parseInquiryBody(payload, inquiryDirectFields)
 	if err != nil {
 		log.LogAttrs(ctx, slog.LevelInfo, "invalid direct invocation", slog.String("error", err.Error()))
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	res, err := h.Service.Inquire(obs.With(ctx, log), req)
 	if err != nil {
-		apigw.LogFailure(ctx, log, "inquiry failed", err, 0)
-		return nil, problem.Typed(err)
+		Codes.LogDirectFailure(ctx, log, "inquiry failed", err)
+		return nil, Codes.Typed(err)
 	}
 	logResult(ctx, log, res)
 	v := viewOfResult(res)

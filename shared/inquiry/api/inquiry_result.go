@@ -31,11 +31,7 @@ type InquiryResult struct {
 
 // Invoke is the Lambda entry point.
 func (h *InquiryResult) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Direct(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
 // HTTP handles GET /transactions/{id}/inquiry[?history=true]; id is a
@@ -47,15 +43,15 @@ func (h *InquiryResult) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequ
 	log := apigw.LoggerOrDefault(h.Logger).With(obs.RequestID(requestID))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return apigw.FailHTTP(ctx, log, "read failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /transactions/{id}/inquiry."}, headers)
+		return Codes.FailHTTP(ctx, log, "read failed", &problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /transactions/{id}/inquiry."}, headers)
 	}
 	withHistory, err := apigw.BoolQuery(ev.QueryStringParameters, "history")
 	if err != nil {
-		return apigw.FailHTTP(ctx, log, "read failed", err, headers)
+		return Codes.FailHTTP(ctx, log, "read failed", err, headers)
 	}
 	st, err := h.Service.Read(ctx, id, withHistory)
 	if err != nil {
-		return apigw.FailHTTP(ctx, log, "read failed", err, headers)
+		return Codes.FailHTTP(ctx, log, "read failed", err, headers)
 	}
 	v := viewOfStored(st, withHistory)
 	log.LogAttrs(ctx, slog.LevelInfo, "read done", slog.String("source", string(v.Source)), slog.Bool("history", withHistory))
@@ -77,13 +73,13 @@ func (h *InquiryResult) Direct(ctx context.Context, payload json.RawMessage) (*I
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || dec.More() {
-		return nil, problem.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
+		return nil, Codes.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
 			`The event must be {"id": "<session_id or order_no>", "history": false}.`))
 	}
 	st, err := h.Service.Read(ctx, in.ID, in.History)
 	if err != nil {
-		apigw.LogFailure(ctx, log, "read failed", err, 0)
-		return nil, problem.Typed(err)
+		Codes.LogDirectFailure(ctx, log, "read failed", err)
+		return nil, Codes.Typed(err)
 	}
 	v := viewOfStored(st, in.History)
 	return &v, nil

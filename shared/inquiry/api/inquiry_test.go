@@ -298,7 +298,7 @@ func FuzzParseInquiryBody(f *testing.F) {
 		req, err := parseInquiryBody(body, fields)
 		if err != nil {
 			var p *problem.Error
-			if !errors.As(err, &p) || problem.StatusOf(p.Code) != http.StatusBadRequest || p.Detail == "" {
+			if !errors.As(err, &p) || Codes.StatusOf(p.Code) != http.StatusBadRequest || p.Detail == "" {
 				t.Fatalf("error %v is not a 400 problem", err)
 			}
 			return

@@ -65,18 +65,18 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 	}
 	if err != nil {
 		log.LogAttrs(ctx, slog.LevelInfo, "invalid direct invocation", slog.String("error", err.Error()))
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	req.TrackingKey = key
 	log = log.With(obs.TrackingKey(key))
 	res, err := h.Service.Execute(obs.With(ctx, log), req)
 	if err != nil {
 		level := slog.LevelInfo
-		if problem.StatusOf(problem.CodeOf(err)) >= 500 {
+		if Codes.StatusOf(problem.CodeOf(err)) >= 500 {
 			level = slog.LevelError
 		}
 		log.LogAttrs(ctx, level, "operation failed", slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "operation done", slog.Bool("replayed", res.Replayed), slog.String("result", res.OttuResult))
 	out := &DirectResult{

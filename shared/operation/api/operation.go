@@ -39,12 +39,7 @@ type Operation struct {
 // Invoke is the Lambda entry point: it tells an API Gateway event from a
 // direct invocation and answers each in its own form.
 func (h *Operation) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	// One decode serves both: only API Gateway sets requestContext.http.
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Direct(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
 // HTTP handles POST /operations/{op}.
@@ -100,7 +95,7 @@ func (h *Operation) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 }
 
 func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := apigw.ProblemResponse(err, headers)
+	resp := Codes.ProblemResponse(err, headers)
 	level := slog.LevelInfo
 	if resp.StatusCode >= 500 {
 		level = slog.LevelError

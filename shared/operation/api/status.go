@@ -57,11 +57,7 @@ type ThrottledView struct {
 // API Gateway, or a direct event {"tracking_key", "refresh"?} (a workflow
 // following a queued refund) answered with the record itself.
 func (h *OperationStatus) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Direct(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
 // Direct reads a record for a direct invocation; failures are the typed
@@ -74,14 +70,14 @@ func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || dec.More() {
-		return nil, problem.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
+		return nil, Codes.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
 			`The event must be {"tracking_key": "…", "refresh": false}.`))
 	}
 	log := h.logger().With(obs.TrackingKey(in.TrackingKey))
 	rec, err := h.Service.Status(ctx, in.TrackingKey, in.Refresh)
 	if err != nil {
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	view := viewOf(rec)
 	return &view, nil
@@ -95,7 +91,7 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	log := h.logger().With(obs.RequestID(requestID), obs.TrackingKey(key))
 	if m := ev.RequestContext.HTTP.Method; m != "" && m != http.MethodGet {
 		headers["Allow"] = http.MethodGet
-		return apigw.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
+		return Codes.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
@@ -103,14 +99,14 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	case "true", "1":
 		refresh = true
 	default:
-		return apigw.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
+		return Codes.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, "refresh", "refresh must be true or false."), headers)
 	}
 	if operation.ValidateTrackingKey(key) == nil {
 		headers["Tracking-Key"] = key
 	}
 	rec, err := h.Service.Status(ctx, key, refresh)
 	if err != nil {
-		resp := apigw.ProblemResponse(err, headers)
+		resp := Codes.ProblemResponse(err, headers)
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
 		return resp
 	}

@@ -9,25 +9,8 @@
 package apigw
 
 import (
-	"encoding/json"
-	"strconv"
-
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
-
-// ProblemResponse renders err as an application/problem+json response.
-func ProblemResponse(err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	p, e := problem.From(err)
-	h := copyHeaders(headers)
-	h["Content-Type"] = "application/problem+json"
-	if secs := problem.RetryAfterSeconds(e.RetryAfter); secs > 0 {
-		h["Retry-After"] = strconv.Itoa(secs)
-	}
-	body, _ := json.Marshal(p)
-	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: h, Body: string(body)}
-}
 
 // JSONResponse answers body, already JSON, with status and headers.
 func JSONResponse(status int, body []byte, headers map[string]string) events.APIGatewayV2HTTPResponse {

@@ -9,8 +9,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/uuid"
-
-	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // RequestID is the id a response's X-Request-Id and its log lines carry:
@@ -67,27 +65,6 @@ func Nullable(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// FailHTTP answers err as a problem and logs it: 5xx at error level.
-func FailHTTP(ctx context.Context, log *slog.Logger, msg string, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := ProblemResponse(err, headers)
-	LogFailure(ctx, log, msg, err, resp.StatusCode)
-	return resp
-}
-
-// LogFailure writes the line of a failed request; status 0 takes the
-// status of err's code.
-func LogFailure(ctx context.Context, log *slog.Logger, msg string, err error, status int) {
-	code := problem.CodeOf(err)
-	if status == 0 {
-		status = problem.StatusOf(code)
-	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	log.LogAttrs(ctx, level, msg, slog.Int("status", status), slog.String("code", string(code)), slog.String("error", err.Error()))
 }
 
 // LoggerOrDefault is l, or slog's default when a handler was built without

@@ -22,9 +22,9 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/operation/ddb"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
-	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // stack is every real part a function talks to: moto's server (DynamoDB and
@@ -178,9 +178,9 @@ func (s *stack) record(key string) *operation.Record {
 	return rec
 }
 
-func problemOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) problem.Document {
+func problemOf(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.Document {
 	t.Helper()
-	var p problem.Document
+	var p apigw.Document
 	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Code == "" {
 		t.Fatalf("not a problem (%d): %s", resp.StatusCode, resp.Body)
 	}

@@ -1,15 +1,15 @@
 // Package problem is the failure vocabulary every domain and adapter shares:
-// the contract's problem codes, the error that carries one, its HTTP status
-// and title, the RFC 9457 document, and the typed errors a direct
-// invocation returns for Step Functions to match. It imports nothing of AWS
-// and no domain, so each domain (operations, inquiry, callbacks) can use it.
+// the contract's problem codes and the error that carries one. It imports
+// nothing of HTTP, AWS or any domain, so each domain (operations, inquiry,
+// callbacks, the refund workflow) can use it; what a code means on the wire
+// (its HTTP status and title, its typed invocation error) is the adapters'
+// business, in shared/platform/apigw.
 package problem
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -111,95 +111,6 @@ func TransactionName(sessionID, orderNo string) string {
 		return fmt.Sprintf("session_id %q", sessionID)
 	}
 	return fmt.Sprintf("order_no %q", orderNo)
-}
-
-type codeInfo struct {
-	status int
-	title  string
-}
-
-var codes = map[Code]codeInfo{
-	CodeInvalidRequest:       {http.StatusBadRequest, "The request is malformed"},
-	CodeUnknownField:         {http.StatusBadRequest, "The request has an unknown field"},
-	CodeAmountNotApplicable:  {http.StatusBadRequest, "This operation takes no amount"},
-	CodeInvalidAmount:        {http.StatusBadRequest, "The amount is invalid"},
-	CodeInvalidTrackingKey:   {http.StatusBadRequest, "The Tracking-Key is invalid"},
-	CodeTrackingKeyRequired:  {http.StatusBadRequest, "A Tracking-Key is required"},
-	CodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "The request body must be JSON"},
-	CodeBodyTooLarge:         {http.StatusRequestEntityTooLarge, "The request body is too large"},
-	CodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
-	CodeNotFound:             {http.StatusNotFound, "Not found"},
-	CodeInProgress:           {http.StatusConflict, "The same Tracking-Key is being processed"},
-	CodeOutcomePending:       {http.StatusConflict, "An earlier attempt's outcome is not known yet"},
-	CodeOperationRejected:    {http.StatusUnprocessableEntity, "Ottu rejected the operation"},
-	CodeTrackingKeyReused:    {http.StatusUnprocessableEntity, "The Tracking-Key was used for a different request"},
-	CodeOttuUnavailable:      {http.StatusBadGateway, "Ottu is unavailable"},
-	CodeOttuAuth:             {http.StatusBadGateway, "Ottu refused the credentials"},
-	CodeOutcomeUnknown:       {http.StatusGatewayTimeout, "The outcome is unknown"},
-	CodeStoreUnavailable:     {http.StatusServiceUnavailable, "The Tracking-Key store is unavailable"},
-	CodeInternal:             {http.StatusInternalServerError, "Internal error"},
-}
-
-// Register adds a domain's own code (inquiry, callbacks) with its HTTP
-// status and title. Call it from an init function; a code registered twice
-// with another meaning panics, since the contract gives each one meaning.
-func Register(code Code, status int, title string) {
-	if c, ok := codes[code]; ok && (c.status != status || c.title != title) {
-		panic("problem: code " + string(code) + " registered twice with different meanings")
-	}
-	codes[code] = codeInfo{status, title}
-}
-
-// StatusOf is the HTTP status of a problem code (500 for an unknown one).
-func StatusOf(code Code) int {
-	if c, ok := codes[code]; ok {
-		return c.status
-	}
-	return http.StatusInternalServerError
-}
-
-// Codes lists every code known, for tests that compare them with the API
-// description.
-func Codes() []Code {
-	out := make([]Code, 0, len(codes))
-	for c := range codes {
-		out = append(out, c)
-	}
-	return out
-}
-
-// Document is an RFC 9457 problem document.
-type Document struct {
-	Type   string          `json:"type"`
-	Title  string          `json:"title"`
-	Status int             `json:"status"`
-	Detail string          `json:"detail"`
-	Code   Code            `json:"code"`
-	Errors []FieldError    `json:"errors,omitempty"`
-	Ottu   json.RawMessage `json:"ottu,omitempty"`
-}
-
-// From turns any error into a problem document and the *Error behind it;
-// errors that are not an *Error become a generic 500 whose detail reveals
-// nothing internal.
-func From(err error) (Document, *Error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Code: CodeInternal, Detail: "An internal error occurred; retry with the same Tracking-Key. If it persists, contact the operator with the request id.", Err: err}
-	}
-	info, ok := codes[e.Code]
-	if !ok {
-		info = codes[CodeInternal]
-	}
-	return Document{
-		Type:   "urn:ottu-lambda:problem:" + string(e.Code),
-		Title:  info.title,
-		Status: info.status,
-		Detail: e.Detail,
-		Code:   e.Code,
-		Errors: e.Fields,
-		Ottu:   e.Ottu,
-	}, e
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, as Retry-After and a

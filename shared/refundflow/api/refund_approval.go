@@ -56,16 +56,12 @@ var approvalFields = []string{"approved", "note"}
 
 // Invoke is the Lambda entry point.
 func (h *RefundApproval) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Request(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
-// Request stores the approval state's task token: {"task_token",
+// Direct stores the approval state's task token: {"task_token",
 // "workflow"}. The token is never logged.
-func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (*RequestedAnswer, error) {
+func (h *RefundApproval) Direct(ctx context.Context, payload json.RawMessage) (*RequestedAnswer, error) {
 	start := h.now()
 	log := apigw.LoggerOrDefault(h.Logger).With(obs.Operation("request_approval"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -74,14 +70,14 @@ func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (
 	var ev refundflow.RequestEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		err = problem.Invalid(problem.CodeInvalidRequest, "", `The event must be {"task_token": "…", "workflow": {…}}, as the refund workflow's approval state sends it.`)
-		apigw.LogFailure(ctx, log, "approval request failed", err, 0)
-		return nil, problem.Typed(err)
+		Codes.LogDirectFailure(ctx, log, "approval request failed", err)
+		return nil, Codes.Typed(err)
 	}
 	ap, err := h.Service.Request(ctx, ev)
 	if err != nil {
-		apigw.LogFailure(ctx, log, "approval request failed", err, 0)
+		Codes.LogDirectFailure(ctx, log, "approval request failed", err)
 		h.observe("ApprovalRequest_"+string(problem.CodeOf(err)), start)
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "approval requested", slog.String("workflow_id", ap.WorkflowID), obs.TrackingKey(ap.TrackingKey),
 		slog.String("amount", ap.Amount), slog.String("threshold", ap.Threshold))
@@ -141,7 +137,7 @@ func (h *RefundApproval) readDecision(ev events.APIGatewayV2HTTPRequest) (refund
 }
 
 func (h *RefundApproval) fail(ctx context.Context, log *slog.Logger, start time.Time, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := apigw.FailHTTP(ctx, log, "approval failed", err, headers)
+	resp := Codes.FailHTTP(ctx, log, "approval failed", err, headers)
 	h.observe("Approval_"+string(problem.CodeOf(err)), start)
 	return resp
 }

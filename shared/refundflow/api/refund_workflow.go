@@ -55,17 +55,13 @@ type StartedView struct {
 
 // Invoke is the Lambda entry point.
 func (h *RefundWorkflow) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
-	var ev events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
-		return h.HTTP(ctx, ev), nil
-	}
-	return h.Prepare(ctx, payload)
+	return apigw.Dispatch(ctx, h, payload)
 }
 
-// Prepare is the state machine's first state: it validates the input,
+// Direct is the state machine's first state, Prepare: it validates the input,
 // derives the Tracking-Key and decides whether a person must approve.
 // Failures are typed errors (InvalidRequest) the definition catches.
-func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (*refundflow.Prepared, error) {
+func (h *RefundWorkflow) Direct(ctx context.Context, payload json.RawMessage) (*refundflow.Prepared, error) {
 	start := h.now()
 	log := apigw.LoggerOrDefault(h.Logger).With(obs.Operation("prepare"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -77,9 +73,9 @@ func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (
 		p, err = refundflow.Prepare(ev)
 	}
 	if err != nil {
-		apigw.LogFailure(ctx, log, "prepare failed", err, 0)
+		Codes.LogDirectFailure(ctx, log, "prepare failed", err)
 		h.observe("Prepare_"+string(problem.CodeOf(err)), start)
-		return nil, problem.Typed(err)
+		return nil, Codes.Typed(err)
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "workflow prepared", slog.String("workflow_id", p.WorkflowID),
 		obs.TrackingKey(p.TrackingKey), slog.Bool("approval_required", p.Approval.Required))
@@ -149,7 +145,7 @@ func (h *RefundWorkflow) read(ctx context.Context, log *slog.Logger, start time.
 }
 
 func (h *RefundWorkflow) fail(ctx context.Context, log *slog.Logger, start time.Time, err error, headers map[string]string) events.APIGatewayV2HTTPResponse {
-	resp := apigw.FailHTTP(ctx, log, "refund workflow request failed", err, headers)
+	resp := Codes.FailHTTP(ctx, log, "refund workflow request failed", err, headers)
 	h.observe("RefundWorkflow_"+string(problem.CodeOf(err)), start)
 	return resp
 }

@@ -69,7 +69,7 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
 	if err != nil {
-		resp := apigw.ProblemResponse(err, headers)
+		resp := Codes.ProblemResponse(err, headers)
 		level := slog.LevelWarn
 		if resp.StatusCode >= 500 {
 			level = slog.LevelError

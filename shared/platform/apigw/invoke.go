@@ -1,8 +1,10 @@
-package problem
+package apigw
 
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // invokeError is the body of every typed invocation error. The Lambda
@@ -10,7 +12,7 @@ import (
 // Step Functions' Retry and Catch match; the message is this JSON, so a
 // Catch can read the code and Ottu's body with States.StringToJson.
 type invokeError struct {
-	Code        Code            `json:"code"`
+	Code        problem.Code    `json:"code"`
 	Detail      string          `json:"detail"`
 	TrackingKey string          `json:"tracking_key,omitempty"`
 	Ottu        json.RawMessage `json:"ottu,omitempty"`
@@ -47,28 +49,29 @@ type (
 // match; a test checks every definition names only these.
 var ErrorTypes = []string{"InvalidRequest", "OperationRejected", "TrackingKeyReused", "OperationInProgress", "OttuUnavailable", "OutcomeUnknown"}
 
-// Typed maps any error to its invocation error type.
-func Typed(err error) error {
-	p, e := From(err)
+// Typed maps any error to its invocation error type: the direct
+// invocation's counterpart of an HTTP status.
+func (c Codes) Typed(err error) error {
+	p, e := c.Document(err)
 	body := invokeError{Code: p.Code, Detail: p.Detail, TrackingKey: e.TrackingKey, Ottu: p.Ottu,
-		RetryAfterSeconds: RetryAfterSeconds(e.RetryAfter)}
+		RetryAfterSeconds: problem.RetryAfterSeconds(e.RetryAfter)}
 	switch e.Code {
-	case CodeOperationRejected, CodeNotFound:
+	case problem.CodeOperationRejected, problem.CodeNotFound:
 		return &OperationRejected{body}
-	case CodeTrackingKeyReused:
+	case problem.CodeTrackingKeyReused:
 		return &TrackingKeyReused{body}
-	case CodeInProgress, CodeOutcomePending:
+	case problem.CodeInProgress, problem.CodeOutcomePending:
 		return &OperationInProgress{body}
-	case CodeOttuUnavailable, CodeOttuAuth, CodeStoreUnavailable, CodeInternal:
+	case problem.CodeOttuUnavailable, problem.CodeOttuAuth, problem.CodeStoreUnavailable, problem.CodeInternal:
 		return &OttuUnavailable{body}
-	case CodeOutcomeUnknown:
+	case problem.CodeOutcomeUnknown:
 		return &OutcomeUnknown{body}
 	}
-	// A code a domain registered is typed by its status, so a workflow
+	// A domain's own code is typed by its status, so a workflow
 	// treats it like the built-in code it resembles: a 422 is Ottu saying
 	// no (do not retry), a 429 Ottu throttling (retry after the seconds it
 	// names), a 5xx Ottu or the store failing (retry).
-	switch status := StatusOf(e.Code); {
+	switch status := c.StatusOf(e.Code); {
 	case status == http.StatusUnprocessableEntity:
 		return &OperationRejected{body}
 	case status == http.StatusTooManyRequests, status >= 500:

@@ -1,0 +1,28 @@
+package apigw
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Handler is a function that answers both of its callers: API Gateway's
+// HTTP API (payload 2.0) and a direct invocation (Step Functions, the AWS
+// CLI), each in its own form.
+type Handler[R any] interface {
+	HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse
+	Direct(ctx context.Context, payload json.RawMessage) (R, error)
+}
+
+// Dispatch is the Lambda entry point of every such function: it tells an
+// API Gateway event from a direct invocation and hands the payload to the
+// matching side. One decode serves both: only API Gateway sets
+// requestContext.http.method, and a direct event never has it.
+func Dispatch[R any](ctx context.Context, h Handler[R], payload json.RawMessage) (any, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if json.Unmarshal(payload, &ev) == nil && ev.RequestContext.HTTP.Method != "" {
+		return h.HTTP(ctx, ev), nil
+	}
+	return h.Direct(ctx, payload)
+}
