@@ -26,7 +26,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/cmd/bench/floor"
 	"github.com/ottuops/ottu-lambda/shared/operation/app"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 )
 
@@ -171,7 +171,7 @@ type functionRequester struct {
 }
 
 func newFunctionRequester() (*functionRequester, error) {
-	h, err := app.OperationHandler(context.Background(), ottu.Refund, os.Getenv)
+	h, err := app.OperationHandler(context.Background(), payment.Refund, os.Getenv)
 	if err != nil {
 		return nil, err
 	}

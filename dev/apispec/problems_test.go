@@ -18,7 +18,7 @@ import (
 	inquiryapi "github.com/ottuops/ottu-lambda/shared/inquiry/api"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	refundflowapi "github.com/ottuops/ottu-lambda/shared/refundflow/api"
@@ -84,7 +84,7 @@ func TestProblemTypes(t *testing.T) {
 				}
 				return
 			}
-			h := &api.Operation{Op: ottu.Refund, Service: failingExecutor{err}, Logger: slog.New(slog.DiscardHandler)}
+			h := &api.Operation{Op: payment.Refund, Service: failingExecutor{err}, Logger: slog.New(slog.DiscardHandler)}
 			resp := h.HTTP(context.Background(), events.APIGatewayV2HTTPRequest{
 				Headers: map[string]string{"tracking-key": "problem-types-1", "content-type": "application/json"},
 				Body:    `{"session_id":"s-1"}`,

@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Permissions lists every Ottu permission code the sandbox checks.
 var Permissions = []string{
-	ottu.Capture.Permission(), ottu.Refund.Permission(), ottu.Void.Permission(),
-	ottu.Cancel.Permission(), ottu.Expire.Permission(), ottu.Delete.Permission(),
+	payment.Capture.Permission(), payment.Refund.Permission(), payment.Void.Permission(),
+	payment.Cancel.Permission(), payment.Expire.Permission(), payment.Delete.Permission(),
 	ottu.PermissionInquiry,
 }
 

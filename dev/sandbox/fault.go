@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Fault kinds.
@@ -105,11 +105,11 @@ func (f Fault) normalize() (Fault, error) {
 	requestKind := f.Kind == FaultLatency || f.Kind == FaultError5xx || f.Kind == FaultDropAfterCommit
 	switch {
 	case f.Operation == "":
-	case f.Kind == FaultQueueRefund && f.Operation == string(ottu.Refund):
+	case f.Kind == FaultQueueRefund && f.Operation == string(payment.Refund):
 	case !requestKind:
 		return bad("operation cannot filter a %s fault; leave it out", f.Kind)
 	default:
-		if _, err := ottu.ParseOperation(f.Operation); err != nil && f.Operation != "inquiry" {
+		if _, err := payment.ParseOperation(f.Operation); err != nil && f.Operation != "inquiry" {
 			return bad("operation %q is unknown: use one of capture, refund, void, cancel, expire, delete or inquiry", f.Operation)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Parent transaction states, as Ottu names them.
@@ -44,9 +44,9 @@ const (
 
 // allowedFrom lists, per internal operation, the parent states it may start
 // from (Ottu's operation table).
-var allowedFrom = map[ottu.Operation][]string{
-	ottu.Cancel: {StateCreated, StatePending, StateAttempted, StateCOD},
-	ottu.Expire: {StateCreated, StatePending, StateAttempted},
+var allowedFrom = map[payment.Operation][]string{
+	payment.Cancel: {StateCreated, StatePending, StateAttempted, StateCOD},
+	payment.Expire: {StateCreated, StatePending, StateAttempted},
 }
 
 // softDeleted are the states a delete only hides: money moved, so Ottu keeps
@@ -90,13 +90,13 @@ func PGCodes() []string {
 
 // supports reports whether the gateway can carry out op; internal
 // operations work on every gateway.
-func (g gateway) supports(op ottu.Operation) bool {
+func (g gateway) supports(op payment.Operation) bool {
 	switch op {
-	case ottu.Capture:
+	case payment.Capture:
 		return g.capture
-	case ottu.Refund:
+	case payment.Refund:
 		return g.refund
-	case ottu.Void:
+	case payment.Void:
 		return g.void
 	}
 	return true
@@ -166,7 +166,7 @@ type txn struct {
 // child is what one accepted external operation created.
 type child struct {
 	parent          *txn
-	operation       ottu.Operation
+	operation       payment.Operation
 	amount          decimal.Decimal
 	state           string
 	result          string
@@ -180,7 +180,7 @@ type child struct {
 
 // captured is the total of the captures made so far.
 func (t *txn) captured() decimal.Decimal {
-	return t.sum(func(c *child) bool { return c.operation == ottu.Capture })
+	return t.sum(func(c *child) bool { return c.operation == payment.Capture })
 }
 
 // refundCommitted is what refunds hold against the balance: settled ones

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Ottu's answers for a missing transaction.
@@ -110,23 +111,23 @@ func rejected(format string, a ...any) (int, any) {
 }
 
 // stateRejected names the state and where op is allowed.
-func stateRejected(op ottu.Operation, state string, allowed ...string) (int, any) {
+func stateRejected(op payment.Operation, state string, allowed ...string) (int, any) {
 	return rejected("Operation %s is not allowed for a transaction in state %s; %s needs state %s", op, state, op, joinList(allowed))
 }
 
-func (s *Server) internalLocked(t *txn, op ottu.Operation) (int, any) {
+func (s *Server) internalLocked(t *txn, op payment.Operation) (int, any) {
 	done := map[string]string{"message": msgOperationDone, "result": ottu.ResultSuccess}
 	switch op {
-	case ottu.Cancel, ottu.Expire:
+	case payment.Cancel, payment.Expire:
 		if !slices.Contains(allowedFrom[op], t.state) {
 			return stateRejected(op, t.state, allowedFrom[op]...)
 		}
-		if op == ottu.Cancel {
+		if op == payment.Cancel {
 			t.state = StateCanceled
 		} else {
 			t.state = StateExpired
 		}
-	case ottu.Delete:
+	case payment.Delete:
 		if slices.Contains(softDeleted, t.state) {
 			t.softDeleted = true
 		} else {
@@ -160,7 +161,7 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 		queued bool
 	)
 	switch op {
-	case ottu.Capture:
+	case payment.Capture:
 		if t.state != StateAuthorized {
 			return stateRejected(op, t.state, StateAuthorized)
 		}
@@ -175,7 +176,7 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 		if amt.GreaterThan(left) {
 			return rejected("Capture amount %s exceeds the capturable balance %s", formatIn(amt, cur), formatIn(left, cur))
 		}
-	case ottu.Void:
+	case payment.Void:
 		if t.state != StateAuthorized {
 			return stateRejected(op, t.state, StateAuthorized)
 		}
@@ -186,7 +187,7 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 			return rejected("Void is not allowed after a capture; refund the captured amount instead")
 		}
 		amt, state = t.amount, ChildVoided
-	case ottu.Refund:
+	case payment.Refund:
 		base, ok := t.refundBase()
 		switch {
 		case !ok && t.state == StateAuthorized:
@@ -203,7 +204,7 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 			return rejected("Refund amount %s exceeds the refundable balance %s", formatIn(amt, cur), formatIn(left, cur))
 		}
 		state = ChildRefunded
-		if settle, queued = s.takeFaultLocked(FaultQueueRefund, string(ottu.Refund)); queued {
+		if settle, queued = s.takeFaultLocked(FaultQueueRefund, string(payment.Refund)); queued {
 			state, result = ChildRefundQueued, ottu.ResultQueued
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Validation messages, worded as Django REST framework words them.
@@ -166,7 +166,7 @@ func validURL(s string) bool {
 
 // opRequest is a validated operation request.
 type opRequest struct {
-	operation ottu.Operation
+	operation payment.Operation
 	sessionID string
 	orderNo   string
 	amount    *decimal.Decimal // nil: Ottu picks the full or remaining amount
@@ -190,7 +190,7 @@ func parseOperation(m map[string]json.RawMessage, version int, pathOrderNo strin
 		if json.Unmarshal(raw, &name) != nil {
 			name = strings.Trim(string(bytes.TrimSpace(raw)), `"`)
 		}
-		op, err := ottu.ParseOperation(name)
+		op, err := payment.ParseOperation(name)
 		if err != nil {
 			errs.add("operation", fmt.Sprintf("%q is not a valid choice.", name))
 		}

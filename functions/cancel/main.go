@@ -9,12 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ottuops/ottu-lambda/shared/operation/app"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 )
 
 func main() {
-	h, err := app.OperationHandler(context.Background(), ottu.Cancel, os.Getenv)
+	h, err := app.OperationHandler(context.Background(), payment.Cancel, os.Getenv)
 	if err != nil {
 		boot.Exit("cancel", err)
 	}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // AmountNotApplicable refuses an amount on an operation that takes none.
-func AmountNotApplicable(op ottu.Operation) *problem.Error {
+func AmountNotApplicable(op payment.Operation) *problem.Error {
 	return problem.Invalid(problem.CodeAmountNotApplicable, "amount", fmt.Sprintf("%s does not take an amount (only capture and refund do); leave amount out.", op))
 }
 

@@ -12,18 +12,16 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
-
-// MaxTrackingKeyLength is Ottu's limit on a Tracking-Key.
-const MaxTrackingKeyLength = 255
 
 // maxIDLength bounds session_id and order_no.
 const maxIDLength = 255
 
 // Request is one payment operation a merchant asks for.
 type Request struct {
-	Operation ottu.Operation
+	Operation payment.Operation
 	SessionID string
 	OrderNo   string
 	// Amount is nil when Ottu should use the full or remaining amount.
@@ -33,27 +31,27 @@ type Request struct {
 	TrackingKey string
 }
 
-// ValidateTrackingKey checks the contract's rule: 1 to 255 visible ASCII
-// characters.
+// ValidateTrackingKey checks a key against payment.CheckTrackingKey, as
+// the contract's invalid_tracking_key.
 func ValidateTrackingKey(key string) error {
-	if key == "" {
-		return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key is empty; send 1 to 255 visible ASCII characters, or leave it out to have one made.")
-	}
-	if len(key) > MaxTrackingKeyLength {
-		return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", fmt.Sprintf("The Tracking-Key is %d characters long; Ottu accepts at most %d.", len(key), MaxTrackingKeyLength))
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", "The Tracking-Key may contain only visible ASCII characters (no spaces, control characters or non-ASCII letters).")
-		}
+	if err := payment.CheckTrackingKey(key); err != nil {
+		return problem.Invalid(problem.CodeInvalidTrackingKey, "Tracking-Key", sentence(err.Error()))
 	}
 	return nil
+}
+
+// sentence makes a rule's message a sentence: a capital and a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }
 
 // Validate checks what the domain requires of a request, whichever adapter
 // built it.
 func (r Request) Validate() error {
-	if _, err := ottu.ParseOperation(string(r.Operation)); err != nil {
+	if _, err := payment.ParseOperation(string(r.Operation)); err != nil {
 		return problem.Invalid(problem.CodeInvalidRequest, "operation", err.Error())
 	}
 	if err := ValidateTrackingKey(r.TrackingKey); err != nil {

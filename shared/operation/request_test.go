@@ -7,7 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
@@ -17,7 +17,7 @@ func dec(s string) *decimal.Decimal {
 }
 
 func TestValidate(t *testing.T) {
-	base := Request{Operation: ottu.Refund, SessionID: "s1", TrackingKey: "k1"}
+	base := Request{Operation: payment.Refund, SessionID: "s1", TrackingKey: "k1"}
 	tests := []struct {
 		name string
 		edit func(*Request)
@@ -27,8 +27,8 @@ func TestValidate(t *testing.T) {
 		{"an order number alone names the transaction", func(r *Request) { r.SessionID, r.OrderNo = "", "o1" }, ""},
 		{"a request naming no transaction is refused", func(r *Request) { r.SessionID = "" }, problem.CodeInvalidRequest},
 		{"an unknown operation is refused", func(r *Request) { r.Operation = "chargeback" }, problem.CodeInvalidRequest},
-		{"an amount on a void is not applicable", func(r *Request) { r.Operation, r.Amount = ottu.Void, dec("1") }, problem.CodeAmountNotApplicable},
-		{"an amount on a capture is fine", func(r *Request) { r.Operation, r.Amount = ottu.Capture, dec("1") }, ""},
+		{"an amount on a void is not applicable", func(r *Request) { r.Operation, r.Amount = payment.Void, dec("1") }, problem.CodeAmountNotApplicable},
+		{"an amount on a capture is fine", func(r *Request) { r.Operation, r.Amount = payment.Capture, dec("1") }, ""},
 		{"a zero amount is refused", func(r *Request) { r.Amount = dec("0") }, problem.CodeInvalidAmount},
 		{"an empty tracking key is refused", func(r *Request) { r.TrackingKey = "" }, problem.CodeInvalidTrackingKey},
 		{"a tracking key with a space is refused", func(r *Request) { r.TrackingKey = "a b" }, problem.CodeInvalidTrackingKey},
@@ -55,7 +55,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	base := Request{Operation: ottu.Refund, SessionID: "s1", Amount: dec("2.5"), Extra: json.RawMessage(`{"a":1,"b":"x"}`), TrackingKey: "k"}
+	base := Request{Operation: payment.Refund, SessionID: "s1", Amount: dec("2.5"), Extra: json.RawMessage(`{"a":1,"b":"x"}`), TrackingKey: "k"}
 	same := []struct {
 		name string
 		edit func(*Request)
@@ -79,7 +79,7 @@ func TestFingerprint(t *testing.T) {
 	}{
 		{"another amount is another request", func(r *Request) { r.Amount = dec("2.501") }},
 		{"no amount is another request", func(r *Request) { r.Amount = nil }},
-		{"another operation is another request", func(r *Request) { r.Operation = ottu.Capture }},
+		{"another operation is another request", func(r *Request) { r.Operation = payment.Capture }},
 		{"another session is another request", func(r *Request) { r.SessionID = "s2" }},
 		{"an order number besides the session is another request", func(r *Request) { r.OrderNo = "o1" }},
 		{"another extra is another request", func(r *Request) { r.Extra = json.RawMessage(`{"a":2,"b":"x"}`) }},

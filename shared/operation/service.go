@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
@@ -60,7 +61,7 @@ type Service struct {
 	// a second request could perform the operation twice.
 	NoOttuReplay bool
 	// Observe, when set, is told the outcome of every Execute (metrics).
-	Observe func(ctx context.Context, op ottu.Operation, outcome string, d time.Duration)
+	Observe func(ctx context.Context, op payment.Operation, outcome string, d time.Duration)
 }
 
 // Defaults used when the Service fields are zero.
@@ -76,7 +77,7 @@ const (
 // Result is an accepted operation, first time or replayed.
 type Result struct {
 	TrackingKey string
-	Operation   ottu.Operation
+	Operation   payment.Operation
 	Replayed    bool
 	// OttuStatus and Body are Ottu's answer, unchanged.
 	OttuStatus int
@@ -631,7 +632,7 @@ func (s *Service) leaseUntil(ctx context.Context, now time.Time) time.Time {
 	return deadline.Add(s.leaseGrace())
 }
 
-func (s *Service) observe(ctx context.Context, op ottu.Operation, start time.Time, err error, res *Result) {
+func (s *Service) observe(ctx context.Context, op payment.Operation, start time.Time, err error, res *Result) {
 	if s.Observe == nil {
 		return
 	}

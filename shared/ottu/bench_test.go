@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // BenchmarkOperation is the client's per-call cost against the in-process
@@ -16,7 +17,7 @@ func BenchmarkOperation(b *testing.B) {
 	sb := startSandbox(b)
 	c := sb.client(b, ottu.Config{})
 	ctx := context.Background()
-	req := ottu.OperationRequest{Operation: ottu.Refund, Amount: dec("0.001")}
+	req := ottu.OperationRequest{Operation: payment.Refund, Amount: dec("0.001")}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%refundsPerTxn == 0 {

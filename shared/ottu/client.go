@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Defaults for the zero values of Config.
@@ -28,9 +29,6 @@ const (
 	DefaultMaxResponseBytes = 1 << 20
 	DefaultUserAgent        = "ottu-lambda"
 )
-
-// maxTrackingKey is the longest Tracking-Key the project accepts.
-const maxTrackingKey = 255
 
 // maxDrain bounds how much of an unread body is discarded to keep a
 // connection reusable; anything longer closes the connection instead.
@@ -209,11 +207,11 @@ func endpoint(base *url.URL, path, segment string) string {
 
 // operationBody is the JSON Ottu's operation endpoint reads.
 type operationBody struct {
-	Operation Operation       `json:"operation"`
-	SessionID string          `json:"session_id,omitempty"`
-	OrderNo   string          `json:"order_no,omitempty"`
-	Amount    string          `json:"amount,omitempty"`
-	Extra     json.RawMessage `json:"extra,omitempty"`
+	Operation payment.Operation `json:"operation"`
+	SessionID string            `json:"session_id,omitempty"`
+	OrderNo   string            `json:"order_no,omitempty"`
+	Amount    string            `json:"amount,omitempty"`
+	Extra     json.RawMessage   `json:"extra,omitempty"`
 }
 
 // inquiryBody is the JSON Ottu's inquiry endpoint reads.
@@ -231,7 +229,7 @@ type call struct {
 	segment     string // v1: order_no appended to path
 	body        []byte
 	trackingKey string // sent only when non-empty
-	operation   Operation
+	operation   payment.Operation
 }
 
 // Operation asks Ottu to carry out one operation. A nil error means Ottu
@@ -294,7 +292,7 @@ func invalid(format string, args ...any) *Error {
 }
 
 func (c *Client) prepareOperation(req OperationRequest) (*call, error) {
-	op, err := ParseOperation(string(req.Operation))
+	op, err := payment.ParseOperation(string(req.Operation))
 	if err != nil {
 		return nil, invalid("%s", err.Error())
 	}
@@ -374,13 +372,11 @@ func checkIDs(sessionID, orderNo string, version int) error {
 }
 
 func checkTrackingKey(key string) error {
-	if len(key) > maxTrackingKey {
-		return invalid("the Tracking-Key is %d characters long: use at most %d", len(key), maxTrackingKey)
+	if key == "" { // internal operations carry none
+		return nil
 	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x21 || key[i] > 0x7e {
-			return invalid("the Tracking-Key may hold only visible ASCII characters (no spaces): character %d is not one", i+1)
-		}
+	if err := payment.CheckTrackingKey(key); err != nil {
+		return invalid("%v", err)
 	}
 	return nil
 }
@@ -652,7 +648,7 @@ func allStrings(list []any) bool {
 
 // rejectedResult is the error for a 2xx answer whose result says the
 // operation did not happen.
-func rejectedResult(status int, body []byte, result string, op Operation) error {
+func rejectedResult(status int, body []byte, result string, op payment.Operation) error {
 	e := &Error{Kind: KindRejected, StatusCode: status, Sent: true, Body: json.RawMessage(body), Detail: errorDetail(body)}
 	if isNotFound(e.Detail) {
 		e.Kind = KindNotFound

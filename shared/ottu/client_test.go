@@ -24,6 +24,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 const testAPIKey = "sk_test_SECRET_api_key_0001"
@@ -120,7 +121,7 @@ func asError(t *testing.T, err error) *ottu.Error {
 }
 
 func refundReq() ottu.OperationRequest {
-	return ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Amount: dec("2.000"), TrackingKey: "tk-1"}
+	return ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Amount: dec("2.000"), TrackingKey: "tk-1"}
 }
 
 func TestOperationClassifiesOttuAnswers(t *testing.T) {
@@ -340,17 +341,17 @@ func TestRequestPathsAndBodies(t *testing.T) {
 		wantBody string
 	}{
 		{name: "a refund sends operation, session, amount text and extra", op: &ottu.OperationRequest{
-			Operation: ottu.Refund, SessionID: "s1", Amount: dec("2.500"), Extra: json.RawMessage(` {"ifg": true} `)},
+			Operation: payment.Refund, SessionID: "s1", Amount: dec("2.500"), Extra: json.RawMessage(` {"ifg": true} `)},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"refund","session_id":"s1","amount":"2.500","extra":{"ifg":true}}`},
-		{name: "a capture without amount leaves the amount to Ottu", op: &ottu.OperationRequest{Operation: ottu.Capture, OrderNo: "o1"},
+		{name: "a capture without amount leaves the amount to Ottu", op: &ottu.OperationRequest{Operation: payment.Capture, OrderNo: "o1"},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"capture","order_no":"o1"}`},
-		{name: "a void by order number sends only the order number", op: &ottu.OperationRequest{Operation: ottu.Void, OrderNo: "o1"},
+		{name: "a void by order number sends only the order number", op: &ottu.OperationRequest{Operation: payment.Void, OrderNo: "o1"},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"void","order_no":"o1"}`},
-		{name: "a cancel with both ids sends both", op: &ottu.OperationRequest{Operation: ottu.Cancel, SessionID: "s1", OrderNo: "o1"},
+		{name: "a cancel with both ids sends both", op: &ottu.OperationRequest{Operation: payment.Cancel, SessionID: "s1", OrderNo: "o1"},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"cancel","session_id":"s1","order_no":"o1"}`},
-		{name: "a null extra is not sent", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Extra: json.RawMessage("null")},
+		{name: "a null extra is not sent", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Extra: json.RawMessage("null")},
 			wantURI: "/b/pbl/v2/operation/", wantBody: `{"operation":"refund","session_id":"s1"}`},
-		{name: "a base URL with a path prefix and trailing slash keeps the prefix", basePath: "/ottu/", op: &ottu.OperationRequest{Operation: ottu.Delete, SessionID: "s1"},
+		{name: "a base URL with a path prefix and trailing slash keeps the prefix", basePath: "/ottu/", op: &ottu.OperationRequest{Operation: payment.Delete, SessionID: "s1"},
 			wantURI: "/ottu/b/pbl/v2/operation/", wantBody: `{"operation":"delete","session_id":"s1"}`},
 		{name: "an inquiry with disclosure sends the flag and the URL", inquiry: &ottu.InquiryRequest{
 			SessionID: "s1", DiscloseToMerchant: true, DisclosureURL: "https://m.example/webhooks/ottu"},
@@ -358,7 +359,7 @@ func TestRequestPathsAndBodies(t *testing.T) {
 		{name: "a plain inquiry by order number", inquiry: &ottu.InquiryRequest{OrderNo: "o1"},
 			wantURI: "/b/pbl/v2/inquiry/", wantBody: `{"order_no":"o1"}`},
 		{name: "a v1 refund puts the escaped order number in the path", version: 1, op: &ottu.OperationRequest{
-			Operation: ottu.Refund, SessionID: "ignored", OrderNo: "A/1 b", Amount: dec("1")},
+			Operation: payment.Refund, SessionID: "ignored", OrderNo: "A/1 b", Amount: dec("1")},
 			wantURI: "/b/pbl/v1/operation/A%2F1%20b", wantBody: `{"operation":"refund","amount":"1"}`},
 		{name: "a v1 inquiry puts the order number in the path", version: 1, inquiry: &ottu.InquiryRequest{OrderNo: "o1"},
 			wantURI: "/b/pbl/v1/inquiry/o1", wantBody: `{}`},
@@ -393,7 +394,7 @@ func TestRequestPathsAndBodies(t *testing.T) {
 
 func TestHeaders(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("refunder:pw"))
-	for _, op := range ottu.Operations {
+	for _, op := range payment.Operations {
 		name := fmt.Sprintf("%s sends no Tracking-Key", op)
 		if op.External() {
 			name = fmt.Sprintf("%s sends the Tracking-Key", op)
@@ -439,7 +440,7 @@ func TestHeaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeOttu(t, answer(200, "application/json", []byte(`{"result":"success"}`)))
 			c := newClient(t, ottu.Config{BaseURL: f.URL, APIVersion: tt.version, Credentials: ottu.StaticCredentials(tt.creds)})
-			_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: ottu.Refund, OrderNo: "o1"})
+			_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: payment.Refund, OrderNo: "o1"})
 			if tt.wantKind != 0 {
 				if ottu.KindOf(err) != tt.wantKind || len(f.requests()) != 0 {
 					t.Fatalf("want %v and nothing sent, got %v after %d requests", tt.wantKind, err, len(f.requests()))
@@ -468,20 +469,20 @@ func TestInvalidRequestsAreNotSent(t *testing.T) {
 		want    string
 	}{
 		{name: "an unknown operation is refused", op: &ottu.OperationRequest{Operation: "refunds", SessionID: "s1"}, want: "unknown operation"},
-		{name: "an operation without session_id or order_no is refused", op: &ottu.OperationRequest{Operation: ottu.Refund}, want: "session_id or order_no"},
-		{name: "a zero amount is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Amount: dec("0")}, want: "greater than zero"},
-		{name: "a negative amount is refused", op: &ottu.OperationRequest{Operation: ottu.Capture, SessionID: "s1", Amount: dec("-1.5")}, want: "greater than zero"},
-		{name: "an amount with four decimals is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Amount: dec("1.0005")}, want: "3 after"},
-		{name: "an amount with fourteen integer digits is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Amount: dec("12345678901234")}, want: "13 digits"},
-		{name: "an amount on a void is refused", op: &ottu.OperationRequest{Operation: ottu.Void, SessionID: "s1", Amount: dec("1")}, want: "only to capture and refund"},
-		{name: "an amount on a cancel is refused", op: &ottu.OperationRequest{Operation: ottu.Cancel, SessionID: "s1", Amount: dec("1")}, want: "only to capture and refund"},
-		{name: "extra that is a list is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Extra: json.RawMessage(`[1]`)}, want: "JSON object"},
-		{name: "extra that is not JSON is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", Extra: json.RawMessage(`{"a":`)}, want: "JSON object"},
-		{name: "a Tracking-Key over 255 characters is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", TrackingKey: strings.Repeat("k", 256)}, want: "at most 255"},
-		{name: "a Tracking-Key with a space is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", TrackingKey: "a b"}, want: "visible ASCII"},
-		{name: "a Tracking-Key with a non-ASCII letter is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", TrackingKey: "clé"}, want: "visible ASCII"},
-		{name: "a Tracking-Key with a newline is refused", op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1", TrackingKey: "a\nInjected: x"}, want: "visible ASCII"},
-		{name: "a v1 operation without order_no is refused", version: 1, op: &ottu.OperationRequest{Operation: ottu.Refund, SessionID: "s1"}, want: "order_no is required"},
+		{name: "an operation without session_id or order_no is refused", op: &ottu.OperationRequest{Operation: payment.Refund}, want: "session_id or order_no"},
+		{name: "a zero amount is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Amount: dec("0")}, want: "greater than zero"},
+		{name: "a negative amount is refused", op: &ottu.OperationRequest{Operation: payment.Capture, SessionID: "s1", Amount: dec("-1.5")}, want: "greater than zero"},
+		{name: "an amount with four decimals is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Amount: dec("1.0005")}, want: "3 after"},
+		{name: "an amount with fourteen integer digits is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Amount: dec("12345678901234")}, want: "13 digits"},
+		{name: "an amount on a void is refused", op: &ottu.OperationRequest{Operation: payment.Void, SessionID: "s1", Amount: dec("1")}, want: "only to capture and refund"},
+		{name: "an amount on a cancel is refused", op: &ottu.OperationRequest{Operation: payment.Cancel, SessionID: "s1", Amount: dec("1")}, want: "only to capture and refund"},
+		{name: "extra that is a list is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Extra: json.RawMessage(`[1]`)}, want: "JSON object"},
+		{name: "extra that is not JSON is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", Extra: json.RawMessage(`{"a":`)}, want: "JSON object"},
+		{name: "a Tracking-Key over 255 characters is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", TrackingKey: strings.Repeat("k", 256)}, want: "at most 255"},
+		{name: "a Tracking-Key with a space is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", TrackingKey: "a b"}, want: "visible ASCII"},
+		{name: "a Tracking-Key with a non-ASCII letter is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", TrackingKey: "clé"}, want: "visible ASCII"},
+		{name: "a Tracking-Key with a newline is refused", op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1", TrackingKey: "a\nInjected: x"}, want: "visible ASCII"},
+		{name: "a v1 operation without order_no is refused", version: 1, op: &ottu.OperationRequest{Operation: payment.Refund, SessionID: "s1"}, want: "order_no is required"},
 		{name: "an inquiry without ids is refused", inquiry: &ottu.InquiryRequest{DiscloseToMerchant: true}, want: "session_id or order_no"},
 		{name: "an inquiry with a relative disclosure URL is refused", inquiry: &ottu.InquiryRequest{SessionID: "s1", DisclosureURL: "/webhooks"}, want: "absolute http"},
 		{name: "an inquiry with an ftp disclosure URL is refused", inquiry: &ottu.InquiryRequest{SessionID: "s1", DisclosureURL: "ftp://x.example/"}, want: "absolute http"},
@@ -963,11 +964,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 			errs = append(errs, err)
 		}
 		c := newClient(t, ottu.Config{BaseURL: ok.URL, Credentials: creds})
-		_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: ottu.Void, SessionID: "s1", Amount: dec("1")})
+		_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: payment.Void, SessionID: "s1", Amount: dec("1")})
 		errs = append(errs, err)
 	}
 	v1 := newClient(t, ottu.Config{BaseURL: ok.URL, APIVersion: 1, Credentials: keyCreds})
-	_, err := v1.Operation(context.Background(), ottu.OperationRequest{Operation: ottu.Refund, OrderNo: "o1"})
+	_, err := v1.Operation(context.Background(), ottu.OperationRequest{Operation: payment.Refund, OrderNo: "o1"})
 	errs = append(errs, err)
 	badBase := newClient(t, ottu.Config{Credentials: ottu.StaticCredentials{APIKey: testAPIKey, BaseURL: "https://refunder:" + password + "@m.example"}})
 	_, err = badBase.Operation(context.Background(), refundReq())

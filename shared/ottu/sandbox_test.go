@@ -16,6 +16,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/sandbox"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // Credentials the in-process sandbox accepts.
@@ -144,56 +145,56 @@ func TestSandboxOperations(t *testing.T) {
 	}{
 		{name: "a partial refund succeeds and leaves one refunded child",
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("2.500"), TrackingKey: "partial-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("2.500"), TrackingKey: "partial-1"}
 			},
 			wantState: "refunded", wantKids: 1},
 		{name: "a refund by a Basic user holding payment.refund succeeds", cfg: ottu.Config{Credentials: refunder},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "basic-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "basic-1"}
 			},
 			wantState: "refunded", wantKids: 1},
 		{name: "a refund past the balance is rejected with Ottu's reason",
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("10.001"), TrackingKey: "over-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("10.001"), TrackingKey: "over-1"}
 			},
 			wantKind: ottu.KindRejected, wantSent: true},
 		{name: "a refund of an unknown session is not found",
 			req: func(string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: "no-such-session", TrackingKey: "nf-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: "no-such-session", TrackingKey: "nf-1"}
 			},
 			wantKind: ottu.KindNotFound, wantSent: true},
 		{name: "a Basic user without payment.void is refused the void", cfg: ottu.Config{Credentials: refunder},
 			txn: map[string]string{"amount": "5.000", "currency_code": "KWD", "state": "authorized", "pg_code": "mpgs"},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Void, SessionID: sid, TrackingKey: "void-1"}
+				return ottu.OperationRequest{Operation: payment.Void, SessionID: sid, TrackingKey: "void-1"}
 			},
 			wantKind: ottu.KindAuth, wantSent: true},
 		{name: "a wrong API key is refused", cfg: ottu.Config{Credentials: ottu.StaticCredentials{APIKey: "not-the-key"}},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, TrackingKey: "key-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, TrackingKey: "key-1"}
 			},
 			wantKind: ottu.KindAuth, wantSent: true},
 		{name: "an Ottu 5xx is unavailable and changes nothing", fault: map[string]any{"kind": "error_5xx", "count": 1},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "5xx-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "5xx-1"}
 			},
 			wantKind: ottu.KindUnavailable, wantSent: true},
 		{name: "latency beyond the caller's deadline leaves the outcome unknown",
 			cfg:   ottu.Config{DeadlineMargin: 200 * time.Millisecond},
 			fault: map[string]any{"kind": "latency", "count": 1, "latency_ms": 5000}, timeout: 500 * time.Millisecond,
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "slow-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("1"), TrackingKey: "slow-1"}
 			},
 			wantKind: ottu.KindOutcomeUnknown, wantSent: true},
 		{name: "a queued refund is accepted with result queued", fault: map[string]any{"kind": "queue_refund", "count": 1},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("3"), TrackingKey: "queued-1"}
+				return ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("3"), TrackingKey: "queued-1"}
 			},
 			wantState: "refund_queued", wantKids: 1},
 		{name: "a cancel of a pending transaction succeeds without a child",
 			txn: map[string]string{"amount": "5.000", "currency_code": "KWD", "state": "pending", "pg_code": "mpgs"},
 			req: func(sid string) ottu.OperationRequest {
-				return ottu.OperationRequest{Operation: ottu.Cancel, SessionID: sid, TrackingKey: "cancel-1"}
+				return ottu.OperationRequest{Operation: payment.Cancel, SessionID: sid, TrackingKey: "cancel-1"}
 			}},
 	}
 	for _, tt := range tests {
@@ -264,7 +265,7 @@ func TestSandboxRejectionCarriesDetail(t *testing.T) {
 	sb := startSandbox(t)
 	sid := sb.paid(t, "10.000")
 	_, err := sb.client(t, ottu.Config{}).Operation(context.Background(),
-		ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("10.001"), TrackingKey: "over-2"})
+		ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("10.001"), TrackingKey: "over-2"})
 	e := asError(t, err)
 	if e.Kind != ottu.KindRejected || e.StatusCode != http.StatusBadRequest || e.Body == nil {
 		t.Fatalf("got %+v", e)
@@ -279,7 +280,7 @@ func TestSandboxRetryAfterDroppedAnswer(t *testing.T) {
 	sid := sb.paid(t, "10.000")
 	sb.fault(t, map[string]any{"kind": "drop_after_commit", "count": 1})
 	c := sb.client(t, ottu.Config{})
-	req := ottu.OperationRequest{Operation: ottu.Refund, SessionID: sid, Amount: dec("4.000"), TrackingKey: "dropped-1"}
+	req := ottu.OperationRequest{Operation: payment.Refund, SessionID: sid, Amount: dec("4.000"), TrackingKey: "dropped-1"}
 
 	_, err := c.Operation(context.Background(), req)
 	if e := asError(t, err); e.Kind != ottu.KindOutcomeUnknown || !e.Sent {
@@ -302,7 +303,7 @@ func TestSandboxV1RefundByOrderNo(t *testing.T) {
 	sb := startSandbox(t)
 	sid := sb.create(t, map[string]string{"order_no": "ORD-v1-1", "amount": "10.000", "currency_code": "KWD", "state": "paid", "pg_code": "mpgs"})
 	c := sb.client(t, ottu.Config{APIVersion: 1, Credentials: ottu.StaticCredentials{Username: sandboxUser, Password: sandboxPassword}})
-	resp, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: ottu.Refund, OrderNo: "ORD-v1-1", Amount: dec("1.250"), TrackingKey: "v1-1"})
+	resp, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: payment.Refund, OrderNo: "ORD-v1-1", Amount: dec("1.250"), TrackingKey: "v1-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestSandboxV1RefundByOrderNo(t *testing.T) {
 	}
 
 	t.Run("an unknown order number is not found", func(t *testing.T) {
-		_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: ottu.Refund, OrderNo: "ORD-missing", TrackingKey: "v1-2"})
+		_, err := c.Operation(context.Background(), ottu.OperationRequest{Operation: payment.Refund, OrderNo: "ORD-missing", TrackingKey: "v1-2"})
 		if !errors.Is(err, ottu.ErrNotFound) {
 			t.Fatalf("got %v", err)
 		}

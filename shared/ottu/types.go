@@ -4,57 +4,18 @@ package ottu
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
-
-// Operation is one of Ottu's six payment operations.
-type Operation string
-
-// The operations Ottu's Operations API knows.
-const (
-	Capture Operation = "capture"
-	Refund  Operation = "refund"
-	Void    Operation = "void"
-	Cancel  Operation = "cancel"
-	Expire  Operation = "expire"
-	Delete  Operation = "delete"
-)
-
-// Operations lists every operation, external ones first.
-var Operations = []Operation{Capture, Refund, Void, Cancel, Expire, Delete}
-
-// ParseOperation maps a name such as "refund" to its Operation.
-func ParseOperation(s string) (Operation, error) {
-	for _, op := range Operations {
-		if string(op) == s {
-			return op, nil
-		}
-	}
-	return "", fmt.Errorf("unknown operation %q: use one of capture, refund, void, cancel, expire, delete", s)
-}
-
-// External reports whether Ottu asks the payment gateway to carry the
-// operation out (capture, refund, void); only those take a Tracking-Key.
-func (o Operation) External() bool {
-	return o == Capture || o == Refund || o == Void
-}
-
-// TakesAmount reports whether Ottu reads the amount for this operation.
-func (o Operation) TakesAmount() bool {
-	return o == Capture || o == Refund
-}
-
-// Permission is the Ottu permission a Basic-authenticated user needs.
-func (o Operation) Permission() string { return "payment." + string(o) }
 
 // PermissionInquiry is the Ottu permission needed for inquiry.
 const PermissionInquiry = "payment.inquiry"
 
 // OperationRequest is one call to Ottu's operation endpoint.
 type OperationRequest struct {
-	Operation Operation
+	Operation payment.Operation
 	SessionID string
 	OrderNo   string
 	// Amount is nil when Ottu should use the full or remaining amount.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/baseurl"
 )
 
@@ -16,8 +17,8 @@ const apiSecretExample = `{"api_key": "…"} or {"username": "…", "password": 
 // operationNames are the keys "operations" may hold: Ottu's six operations
 // and inquiry, each matching the permission "payment.<name>".
 var operationNames = func() []string {
-	names := make([]string, 0, len(ottu.Operations)+1)
-	for _, op := range ottu.Operations {
+	names := make([]string, 0, len(payment.Operations)+1)
+	for _, op := range payment.Operations {
 		names = append(names, string(op))
 	}
 	return append(names, strings.TrimPrefix(ottu.PermissionInquiry, "payment."))

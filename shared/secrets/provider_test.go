@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 func TestProviderCredentials(t *testing.T) {
@@ -23,11 +24,11 @@ func TestProviderCredentials(t *testing.T) {
 		want       ottu.Credentials
 	}{
 		{
-			name: "an api key secret yields the api key", fixture: "api_key.json", permission: ottu.Refund.Permission(),
+			name: "an api key secret yields the api key", fixture: "api_key.json", permission: payment.Refund.Permission(),
 			want: ottu.Credentials{APIKey: "sk_live_LEAK_apikey_7f3a"},
 		},
 		{
-			name: "a basic secret yields its user", fixture: "basic.json", permission: ottu.Capture.Permission(),
+			name: "a basic secret yields its user", fixture: "basic.json", permission: payment.Capture.Permission(),
 			want: ottu.Credentials{Username: "ops-bot", Password: "pw-LEAK-basic-91c2"},
 		},
 		{

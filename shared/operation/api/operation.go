@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ottuops/ottu-lambda/shared/operation"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
@@ -28,7 +28,7 @@ type Executor interface {
 
 // Operation handles one operation function's events, HTTP and direct.
 type Operation struct {
-	Op           ottu.Operation
+	Op           payment.Operation
 	Service      Executor
 	MaxBodyBytes int
 	// NewTrackingKey makes a key when the merchant sent none.
@@ -109,7 +109,7 @@ func (h *Operation) fail(ctx context.Context, log *slog.Logger, err error, heade
 // caller's key: one made here would be new on every retry. Cancel, expire
 // and delete move no money and Ottu refuses them in the state they leave,
 // so a key is made for them when none is sent.
-func trackingKeyFromHeaders(headers map[string]string, op ottu.Operation, newKey func() string) (string, error) {
+func trackingKeyFromHeaders(headers map[string]string, op payment.Operation, newKey func() string) (string, error) {
 	tk, hasTK := apigw.LookupHeader(headers, "tracking-key")
 	ik, hasIK := apigw.LookupHeader(headers, "idempotency-key")
 	switch {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/testkit/apigwtest"
 	"github.com/ottuops/ottu-lambda/shared/operation"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
@@ -50,7 +50,7 @@ func okExecutor() *recordingExecutor {
 
 func TestHTTPOperationFromFixture(t *testing.T) {
 	exec := okExecutor()
-	h := &Operation{Op: ottu.Refund, Service: exec}
+	h := &Operation{Op: payment.Refund, Service: exec}
 	out, err := h.Invoke(context.Background(), mustJSON(t, apigwtest.LoadEvent(t, "apigw-refund.json")))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestHTTPOperationFromFixture(t *testing.T) {
 		t.Fatal("a first success must not say it was replayed")
 	}
 	req := exec.got[0]
-	if req.Operation != ottu.Refund || req.SessionID != "0aceca9c3e7ebb6b5c6bf54497241a1818c1272f" || req.Amount.String() != "2.5" || req.TrackingKey != "order-1001-refund-1" {
+	if req.Operation != payment.Refund || req.SessionID != "0aceca9c3e7ebb6b5c6bf54497241a1818c1272f" || req.Amount.String() != "2.5" || req.TrackingKey != "order-1001-refund-1" {
 		t.Fatalf("domain request %+v", req)
 	}
 }
@@ -75,7 +75,7 @@ func TestHTTPOperationRequests(t *testing.T) {
 	big := `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", apigw.DefaultMaxBodyBytes) + `"}}`
 	tests := []struct {
 		name      string
-		op        ottu.Operation
+		op        payment.Operation
 		method    string
 		headers   map[string]string
 		noKey     bool // no header at all; otherwise tracking-key: k is sent when headers is nil
@@ -86,73 +86,73 @@ func TestHTTPOperationRequests(t *testing.T) {
 		check     func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse)
 		wantCalls int
 	}{
-		{name: "a JSON number amount is read exactly", op: ottu.Refund, body: `{"session_id":"s","amount":0.1}`, status: 200, wantCalls: 1,
+		{name: "a JSON number amount is read exactly", op: payment.Refund, body: `{"session_id":"s","amount":0.1}`, status: 200, wantCalls: 1,
 			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
 				if req.Amount.String() != "0.1" {
 					t.Fatalf("amount %s", req.Amount)
 				}
 			}},
-		{name: "a cancel without a key gets a generated one back", op: ottu.Cancel, noKey: true, body: `{"order_no":"o1"}`, status: 200, wantCalls: 1,
+		{name: "a cancel without a key gets a generated one back", op: payment.Cancel, noKey: true, body: `{"order_no":"o1"}`, status: 200, wantCalls: 1,
 			check: func(t *testing.T, req operation.Request, resp events.APIGatewayV2HTTPResponse) {
 				if req.TrackingKey != "generated-key" || resp.Headers["Tracking-Key"] != "generated-key" {
 					t.Fatalf("key %q / header %q", req.TrackingKey, resp.Headers["Tracking-Key"])
 				}
 			}},
-		{name: "Idempotency-Key is accepted as the Tracking-Key", op: ottu.Refund, headers: map[string]string{"idempotency-key": "idem-1"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1,
+		{name: "Idempotency-Key is accepted as the Tracking-Key", op: payment.Refund, headers: map[string]string{"idempotency-key": "idem-1"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1,
 			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
 				if req.TrackingKey != "idem-1" {
 					t.Fatalf("key %q", req.TrackingKey)
 				}
 			}},
-		{name: "both key headers with the same value are accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "Idempotency-Key": "k"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
-		{name: "a base64 body is decoded", op: ottu.Void, body: base64.StdEncoding.EncodeToString([]byte(`{"session_id":"s"}`)), base64: true, status: 200, wantCalls: 1},
-		{name: "extra is passed on unchanged", op: ottu.Refund, body: `{"session_id":"s","extra":{"b":1, "a":"x"}}`, status: 200, wantCalls: 1,
+		{name: "both key headers with the same value are accepted", op: payment.Refund, headers: map[string]string{"tracking-key": "k", "Idempotency-Key": "k"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
+		{name: "a base64 body is decoded", op: payment.Void, body: base64.StdEncoding.EncodeToString([]byte(`{"session_id":"s"}`)), base64: true, status: 200, wantCalls: 1},
+		{name: "extra is passed on unchanged", op: payment.Refund, body: `{"session_id":"s","extra":{"b":1, "a":"x"}}`, status: 200, wantCalls: 1,
 			check: func(t *testing.T, req operation.Request, _ events.APIGatewayV2HTTPResponse) {
 				if string(req.Extra) != `{"b":1, "a":"x"}` {
 					t.Fatalf("extra %s", req.Extra)
 				}
 			}},
-		{name: "both key headers differing are refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a", "idempotency-key": "b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
-		{name: "a key with a space is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": "a b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
-		{name: "an empty key header is refused", op: ottu.Refund, headers: map[string]string{"tracking-key": ""}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
-		{name: "a body that is not JSON is refused", op: ottu.Refund, body: `session_id=s`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "a JSON array body is refused", op: ottu.Refund, body: `[{"session_id":"s"}]`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "an empty body is refused", op: ottu.Refund, body: ``, status: 400, code: problem.CodeInvalidRequest},
-		{name: "trailing data after the object is refused", op: ottu.Refund, body: `{"session_id":"s"} {}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "an unknown field is named", op: ottu.Refund, body: `{"session_id":"s","amout":"1"}`, status: 400, code: problem.CodeUnknownField,
+		{name: "both key headers differing are refused", op: payment.Refund, headers: map[string]string{"tracking-key": "a", "idempotency-key": "b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "a key with a space is refused", op: payment.Refund, headers: map[string]string{"tracking-key": "a b"}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "an empty key header is refused", op: payment.Refund, headers: map[string]string{"tracking-key": ""}, body: `{"session_id":"s"}`, status: 400, code: problem.CodeInvalidTrackingKey},
+		{name: "a body that is not JSON is refused", op: payment.Refund, body: `session_id=s`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a JSON array body is refused", op: payment.Refund, body: `[{"session_id":"s"}]`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "an empty body is refused", op: payment.Refund, body: ``, status: 400, code: problem.CodeInvalidRequest},
+		{name: "trailing data after the object is refused", op: payment.Refund, body: `{"session_id":"s"} {}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "an unknown field is named", op: payment.Refund, body: `{"session_id":"s","amout":"1"}`, status: 400, code: problem.CodeUnknownField,
 			check: func(t *testing.T, _ operation.Request, resp events.APIGatewayV2HTTPResponse) {
 				if !strings.Contains(resp.Body, `amout`) {
 					t.Fatalf("problem does not name the field: %s", resp.Body)
 				}
 			}},
-		{name: "tracking_key in an HTTP body is an unknown field", op: ottu.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: problem.CodeUnknownField},
-		{name: "an amount on a void is not applicable", op: ottu.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: problem.CodeAmountNotApplicable},
-		{name: "a null amount on a refund is refused, never read as a full refund", op: ottu.Refund, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "a null amount on a void is refused", op: ottu.Void, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "an amount sent twice is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.000","amount":"100.000"}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "a member twice inside extra is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"b":1,"b":2}}}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "the same member name in two objects is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":{"session_id":1},"b":[{"a":1},{"a":2}]}}`, status: 200, wantCalls: 1},
-		{name: "a refund without a Tracking-Key is refused with how to choose one", op: ottu.Refund, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
-		{name: "a capture without a Tracking-Key is refused", op: ottu.Capture, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
-		{name: "a void without a Tracking-Key is refused", op: ottu.Void, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
-		{name: "a form-encoded body is refused as not JSON", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/x-www-form-urlencoded"}, body: `session_id=s`, status: 415, code: problem.CodeUnsupportedMediaType},
-		{name: "JSON with a charset is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "Content-Type": "application/json; charset=utf-8"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
-		{name: "a +json media type is accepted", op: ottu.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/merge-patch+json"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
-		{name: "an amount with four decimals is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "an amount in exponent form is refused", op: ottu.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "a negative amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "a boolean amount is refused", op: ottu.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: problem.CodeInvalidAmount},
-		{name: "a numeric session id is refused", op: ottu.Refund, body: `{"session_id":12}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "extra that is a string is refused", op: ottu.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "extra nested eight levels deep is accepted", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(8) + `}`, status: 200, wantCalls: 1},
-		{name: "extra nested nine levels deep is refused before Ottu echoes it back", op: ottu.Refund, body: `{"session_id":"s","extra":` + nested(9) + `}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "extra nested thousands of levels deep is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "brackets inside extra's strings do not count as depth", op: ottu.Refund, body: `{"session_id":"s","extra":{"note":"[[[[[[[[[[{{{{{{{{{{ \" ]"}}`, status: 200, wantCalls: 1},
-		{name: "extra over 16 KiB is refused", op: ottu.Refund, body: `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", 16<<10) + `"}}`, status: 400, code: problem.CodeInvalidRequest},
-		{name: "a body over 64 KiB is too large", op: ottu.Refund, body: big, status: 413, code: problem.CodeBodyTooLarge},
-		{name: "a base64 body over 64 KiB is too large", op: ottu.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: problem.CodeBodyTooLarge},
-		{name: "broken base64 is refused", op: ottu.Refund, body: "%%%", base64: true, status: 400, code: problem.CodeInvalidRequest},
-		{name: "GET on an operation route is not allowed", op: ottu.Refund, method: "GET", body: `{"session_id":"s"}`, status: 405, code: problem.CodeMethodNotAllowed},
+		{name: "tracking_key in an HTTP body is an unknown field", op: payment.Refund, body: `{"session_id":"s","tracking_key":"k"}`, status: 400, code: problem.CodeUnknownField},
+		{name: "an amount on a void is not applicable", op: payment.Void, body: `{"session_id":"s","amount":"1.000"}`, status: 400, code: problem.CodeAmountNotApplicable},
+		{name: "a null amount on a refund is refused, never read as a full refund", op: payment.Refund, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a null amount on a void is refused", op: payment.Void, body: `{"session_id":"s","amount":null}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "an amount sent twice is refused", op: payment.Refund, body: `{"session_id":"s","amount":"1.000","amount":"100.000"}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a member twice inside extra is refused", op: payment.Refund, body: `{"session_id":"s","extra":{"a":{"b":1,"b":2}}}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "the same member name in two objects is accepted", op: payment.Refund, body: `{"session_id":"s","extra":{"a":{"session_id":1},"b":[{"a":1},{"a":2}]}}`, status: 200, wantCalls: 1},
+		{name: "a refund without a Tracking-Key is refused with how to choose one", op: payment.Refund, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a capture without a Tracking-Key is refused", op: payment.Capture, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a void without a Tracking-Key is refused", op: payment.Void, noKey: true, body: `{"session_id":"s"}`, status: 400, code: problem.CodeTrackingKeyRequired},
+		{name: "a form-encoded body is refused as not JSON", op: payment.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/x-www-form-urlencoded"}, body: `session_id=s`, status: 415, code: problem.CodeUnsupportedMediaType},
+		{name: "JSON with a charset is accepted", op: payment.Refund, headers: map[string]string{"tracking-key": "k", "Content-Type": "application/json; charset=utf-8"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
+		{name: "a +json media type is accepted", op: payment.Refund, headers: map[string]string{"tracking-key": "k", "content-type": "application/merge-patch+json"}, body: `{"session_id":"s"}`, status: 200, wantCalls: 1},
+		{name: "an amount with four decimals is refused", op: payment.Refund, body: `{"session_id":"s","amount":"1.0001"}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "an amount in exponent form is refused", op: payment.Capture, body: `{"session_id":"s","amount":1e3}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a negative amount is refused", op: payment.Refund, body: `{"session_id":"s","amount":"-1"}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a boolean amount is refused", op: payment.Refund, body: `{"session_id":"s","amount":true}`, status: 400, code: problem.CodeInvalidAmount},
+		{name: "a numeric session id is refused", op: payment.Refund, body: `{"session_id":12}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "extra that is a string is refused", op: payment.Refund, body: `{"session_id":"s","extra":"x"}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "extra nested eight levels deep is accepted", op: payment.Refund, body: `{"session_id":"s","extra":` + nested(8) + `}`, status: 200, wantCalls: 1},
+		{name: "extra nested nine levels deep is refused before Ottu echoes it back", op: payment.Refund, body: `{"session_id":"s","extra":` + nested(9) + `}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "extra nested thousands of levels deep is refused", op: payment.Refund, body: `{"session_id":"s","extra":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "brackets inside extra's strings do not count as depth", op: payment.Refund, body: `{"session_id":"s","extra":{"note":"[[[[[[[[[[{{{{{{{{{{ \" ]"}}`, status: 200, wantCalls: 1},
+		{name: "extra over 16 KiB is refused", op: payment.Refund, body: `{"session_id":"s","extra":{"pad":"` + strings.Repeat("x", 16<<10) + `"}}`, status: 400, code: problem.CodeInvalidRequest},
+		{name: "a body over 64 KiB is too large", op: payment.Refund, body: big, status: 413, code: problem.CodeBodyTooLarge},
+		{name: "a base64 body over 64 KiB is too large", op: payment.Refund, body: base64.StdEncoding.EncodeToString([]byte(big)), base64: true, status: 413, code: problem.CodeBodyTooLarge},
+		{name: "broken base64 is refused", op: payment.Refund, body: "%%%", base64: true, status: 400, code: problem.CodeInvalidRequest},
+		{name: "GET on an operation route is not allowed", op: payment.Refund, method: "GET", body: `{"session_id":"s"}`, status: 405, code: problem.CodeMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +217,7 @@ func TestHTTPOperationErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Operation{Op: ottu.Refund, Service: &recordingExecutor{err: tt.err}}
+			h := &Operation{Op: payment.Refund, Service: &recordingExecutor{err: tt.err}}
 			ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
 			ev.RequestContext.HTTP.Method = "POST"
 			resp := h.HTTP(context.Background(), ev)
@@ -245,7 +245,7 @@ func TestHTTPOperationErrors(t *testing.T) {
 func TestReplayedHeader(t *testing.T) {
 	exec := okExecutor()
 	exec.res.Replayed = true
-	h := &Operation{Op: ottu.Refund, Service: exec}
+	h := &Operation{Op: payment.Refund, Service: exec}
 	ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
 	ev.RequestContext.HTTP.Method = "POST"
 	resp := h.HTTP(context.Background(), ev)
@@ -257,7 +257,7 @@ func TestReplayedHeader(t *testing.T) {
 func TestUnrecordedOutcomeHeader(t *testing.T) {
 	exec := okExecutor()
 	exec.res.Unrecorded = true
-	h := &Operation{Op: ottu.Refund, Service: exec}
+	h := &Operation{Op: payment.Refund, Service: exec}
 	ev := events.APIGatewayV2HTTPRequest{Body: `{"session_id":"s"}`, Headers: map[string]string{"tracking-key": "k"}}
 	ev.RequestContext.HTTP.Method = "POST"
 	resp := h.HTTP(context.Background(), ev)
@@ -282,7 +282,7 @@ func TestDirectInvocationErrorsNameTheWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			exec := okExecutor()
 			exec.err = tt.err
-			h := &Operation{Op: ottu.Refund, Service: exec}
+			h := &Operation{Op: payment.Refund, Service: exec}
 			_, err := h.Invoke(context.Background(), json.RawMessage(`{"session_id":"s","tracking_key":"k"}`))
 			if err == nil || reflect.TypeOf(err).Elem().Name() != tt.wantType {
 				t.Fatalf("error %T %v, want %s", err, err, tt.wantType)
@@ -325,7 +325,7 @@ func TestDirectInvocation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			exec := okExecutor()
 			exec.err = tt.err
-			h := &Operation{Op: ottu.Refund, Service: exec}
+			h := &Operation{Op: payment.Refund, Service: exec}
 			out, err := h.Invoke(context.Background(), json.RawMessage(tt.payload))
 			if tt.wantType == "" {
 				if err != nil {

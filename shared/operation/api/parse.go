@@ -6,7 +6,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/operation"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
@@ -20,7 +20,7 @@ var (
 
 // parseOperationBody reads an operation's JSON body strictly: an object,
 // known fields only, strings where strings are due, amounts read exactly.
-func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (operation.Request, string, error) {
+func parseOperationBody(op payment.Operation, body []byte, allowed []string) (operation.Request, string, error) {
 	req := operation.Request{Operation: op}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -57,6 +57,8 @@ func parseOperationBody(op ottu.Operation, body []byte, allowed []string) (opera
 	}
 	if raw, ok := fields["amount"]; ok {
 		if !op.TakesAmount() {
+			// Named before the amount is read, so that any amount on a
+			// void says what is wrong; the rule is the domain's.
 			return req, "", operation.AmountNotApplicable(op)
 		}
 		d, ok, err := amount.ParseJSON(raw)

@@ -3,7 +3,7 @@ package api
 import (
 	"testing"
 
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
@@ -20,7 +20,7 @@ func FuzzParseOperationBody(f *testing.F) {
 		f.Add(s, uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, body string, opIndex uint8) {
-		op := ottu.Operations[int(opIndex)%len(ottu.Operations)]
+		op := payment.Operations[int(opIndex)%len(payment.Operations)]
 		req, key, err := parseOperationBody(op, []byte(body), directFields)
 		if err != nil {
 			if problem.CodeOf(err) == "" {

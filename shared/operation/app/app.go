@@ -16,6 +16,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/operation/ddb"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/ottu/ottuclient"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
@@ -54,7 +55,7 @@ func Build(_ context.Context, function string, getenv func(string) string, opts 
 		NoOttuReplay:  cfg.APIVersion == 1,
 		Now:           opts.Now,
 		Logger:        func(ctx context.Context) *slog.Logger { return obs.Logger(ctx) },
-		Observe: func(_ context.Context, op ottu.Operation, outcome string, d time.Duration) {
+		Observe: func(_ context.Context, op payment.Operation, outcome string, d time.Duration) {
 			metrics.Count("Operation_"+outcome, 1)
 			metrics.Duration("OperationDuration", d)
 			metrics.Flush()
@@ -73,7 +74,7 @@ func recordTimeout(margin time.Duration) time.Duration {
 }
 
 // OperationHandler builds the handler of one operation function.
-func OperationHandler(ctx context.Context, op ottu.Operation, getenv func(string) string) (*api.Operation, error) {
+func OperationHandler(ctx context.Context, op payment.Operation, getenv func(string) string) (*api.Operation, error) {
 	deps, err := Build(ctx, string(op), getenv, boot.Options{})
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func OperationHandler(ctx context.Context, op ottu.Operation, getenv func(string
 }
 
 // NewOperationHandler wires an operation handler from built dependencies.
-func NewOperationHandler(op ottu.Operation, deps *Deps) *api.Operation {
+func NewOperationHandler(op payment.Operation, deps *Deps) *api.Operation {
 	return &api.Operation{Op: op, Service: deps.Service, MaxBodyBytes: int(deps.Config.MaxBodyBytes), Logger: deps.Logger}
 }
 

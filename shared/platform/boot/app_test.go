@@ -21,6 +21,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
 	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
@@ -33,7 +34,7 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("a partial refund Ottu accepts answers 200 with Ottu's body", func(t *testing.T) {
 		sid := paid(s, "10.000")
-		resp := s.post(ctx, ottu.Refund, "row-200", body(sid, "2.500"))
+		resp := s.post(ctx, payment.Refund, "row-200", body(sid, "2.500"))
 		if resp.StatusCode != http.StatusOK || resp.Headers["Tracking-Key"] != "row-200" || resp.Headers["X-Request-Id"] == "" {
 			t.Fatalf("got %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 		}
@@ -48,8 +49,8 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("the same key and request again is replayed without calling Ottu", func(t *testing.T) {
 		sid := paid(s, "10.000")
-		first := s.post(ctx, ottu.Refund, "row-replay", body(sid, "2.500"))
-		second := s.post(ctx, ottu.Refund, "row-replay", `{"amount": 2.5, "session_id": "`+sid+`"}`)
+		first := s.post(ctx, payment.Refund, "row-replay", body(sid, "2.500"))
+		second := s.post(ctx, payment.Refund, "row-replay", `{"amount": 2.5, "session_id": "`+sid+`"}`)
 		if second.StatusCode != 200 || second.Headers["Idempotent-Replayed"] != "true" || second.Body != first.Body {
 			t.Fatalf("replay: %d %v\n%s\nfirst: %s", second.StatusCode, second.Headers, second.Body, first.Body)
 		}
@@ -60,7 +61,7 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("a malformed amount is a 400 and Ottu is never called", func(t *testing.T) {
 		sid := paid(s, "10.000")
-		resp := s.post(ctx, ottu.Refund, "row-400", `{"session_id":"`+sid+`","amount":"2,5"}`)
+		resp := s.post(ctx, payment.Refund, "row-400", `{"session_id":"`+sid+`","amount":"2,5"}`)
 		if p := problemOf(t, resp); resp.StatusCode != 400 || p.Code != problem.CodeInvalidAmount {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -70,7 +71,7 @@ func TestResponseTable(t *testing.T) {
 	})
 
 	t.Run("a transaction Ottu does not know is a 404", func(t *testing.T) {
-		resp := s.post(ctx, ottu.Refund, "row-404", body("no-such-session", "1.000"))
+		resp := s.post(ctx, payment.Refund, "row-404", body("no-such-session", "1.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 404 || p.Code != problem.CodeNotFound {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -80,9 +81,9 @@ func TestResponseTable(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultLatency, LatencyMS: 1500, Operation: "refund"})
 		done := make(chan events.APIGatewayV2HTTPResponse)
-		go func() { done <- s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000")) }()
+		go func() { done <- s.post(ctx, payment.Refund, "row-409", body(sid, "1.000")) }()
 		waitFor(t, func() bool { return recordStatus(s, "row-409") == operation.StatusInProgress })
-		resp := s.post(ctx, ottu.Refund, "row-409", body(sid, "1.000"))
+		resp := s.post(ctx, payment.Refund, "row-409", body(sid, "1.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 409 || p.Code != problem.CodeInProgress || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)
 		}
@@ -97,11 +98,11 @@ func TestResponseTable(t *testing.T) {
 	t.Run("a refund past the balance is a 422 carrying Ottu's reason", func(t *testing.T) {
 		sid := paid(s, "10.000")
 		for i, amount := range []string{"4.000", "4.000"} {
-			if resp := s.post(ctx, ottu.Refund, fmt.Sprintf("row-422-%d", i), body(sid, amount)); resp.StatusCode != 200 {
+			if resp := s.post(ctx, payment.Refund, fmt.Sprintf("row-422-%d", i), body(sid, amount)); resp.StatusCode != 200 {
 				t.Fatalf("refund %d: %d %s", i, resp.StatusCode, resp.Body)
 			}
 		}
-		resp := s.post(ctx, ottu.Refund, "row-422-2", body(sid, "4.000"))
+		resp := s.post(ctx, payment.Refund, "row-422-2", body(sid, "4.000"))
 		p := problemOf(t, resp)
 		if resp.StatusCode != 422 || p.Code != problem.CodeOperationRejected || len(p.Ottu) == 0 || !strings.Contains(p.Detail, "Ottu rejected the refund") {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
@@ -112,7 +113,7 @@ func TestResponseTable(t *testing.T) {
 	})
 
 	t.Run("a capture on a paid transaction is a 422", func(t *testing.T) {
-		resp := s.post(ctx, ottu.Capture, "row-422-capture", body(paid(s, "10.000"), "1.000"))
+		resp := s.post(ctx, payment.Capture, "row-422-capture", body(paid(s, "10.000"), "1.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeOperationRejected {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -120,8 +121,8 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("the same key with another amount is a 422 tracking_key_reused", func(t *testing.T) {
 		sid := paid(s, "10.000")
-		s.post(ctx, ottu.Refund, "row-reused", body(sid, "1.000"))
-		resp := s.post(ctx, ottu.Refund, "row-reused", body(sid, "2.000"))
+		s.post(ctx, payment.Refund, "row-reused", body(sid, "1.000"))
+		resp := s.post(ctx, payment.Refund, "row-reused", body(sid, "2.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeTrackingKeyReused {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -132,16 +133,16 @@ func TestResponseTable(t *testing.T) {
 
 	t.Run("a key Ottu holds for a refund of another amount is a 422 tracking_key_reused", func(t *testing.T) {
 		sid := paid(s, "10.000")
-		s.post(ctx, ottu.Refund, "row-ottu-held", body(sid, "1.000"))
+		s.post(ctx, payment.Refund, "row-ottu-held", body(sid, "1.000"))
 		// A different request whose record is gone (another deployment, or
 		// past retention) but whose key Ottu still holds.
 		other := paid(s, "10.000")
-		resp := s.post(ctx, ottu.Refund, "row-ottu-held-copy", body(other, "3.000"))
+		resp := s.post(ctx, payment.Refund, "row-ottu-held-copy", body(other, "3.000"))
 		if resp.StatusCode != 200 {
 			t.Fatalf("setup: %d", resp.StatusCode)
 		}
 		s.deps.Service.Store = forgetful{s.deps.Service.Store, "row-ottu-held"}
-		resp = s.post(ctx, ottu.Refund, "row-ottu-held", body(other, "3.000"))
+		resp = s.post(ctx, payment.Refund, "row-ottu-held", body(other, "3.000"))
 		s.build("refund")
 		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeTrackingKeyReused {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
@@ -154,7 +155,7 @@ func TestResponseTable(t *testing.T) {
 	t.Run("Ottu answering 5xx is a 502 ottu_unavailable", func(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultError5xx, Status: 503})
-		resp := s.post(ctx, ottu.Refund, "row-502", body(sid, "1.000"))
+		resp := s.post(ctx, payment.Refund, "row-502", body(sid, "1.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != problem.CodeOttuUnavailable {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -167,7 +168,7 @@ func TestResponseTable(t *testing.T) {
 			s.rotateSecret(map[string]string{"base_url": s.ottuURL, "api_key": s.apiKey})
 			s.build("refund")
 		}()
-		resp := s.post(ctx, ottu.Refund, "row-auth", body(paid(s, "10.000"), "1.000"))
+		resp := s.post(ctx, payment.Refund, "row-auth", body(paid(s, "10.000"), "1.000"))
 		if p := problemOf(t, resp); resp.StatusCode != 502 || p.Code != problem.CodeOttuAuth {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -178,7 +179,7 @@ func TestResponseTable(t *testing.T) {
 		sid := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultLatency, LatencyMS: 1500, Operation: "refund"})
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
-		resp := s.post(tctx, ottu.Refund, "row-504", body(sid, "1.000"))
+		resp := s.post(tctx, payment.Refund, "row-504", body(sid, "1.000"))
 		cancel()
 		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || resp.Headers["Retry-After"] != "5" {
 			t.Fatalf("got %d %v %+v, want 504 with Retry-After 5 (the lease grace)", resp.StatusCode, resp.Headers, p)
@@ -188,11 +189,11 @@ func TestResponseTable(t *testing.T) {
 		}
 		// Ottu finishes the first request after we gave up on it.
 		waitFor(t, func() bool { return len(s.children(sid)) == 1 })
-		if again := s.post(ctx, ottu.Refund, "row-504", body(sid, "1.000")); again.StatusCode != 409 {
+		if again := s.post(ctx, payment.Refund, "row-504", body(sid, "1.000")); again.StatusCode != 409 {
 			t.Fatalf("a retry inside the grace period answered %d, want 409", again.StatusCode)
 		}
 		s.clock.Advance(time.Minute)
-		again := s.post(ctx, ottu.Refund, "row-504", body(sid, "1.000"))
+		again := s.post(ctx, payment.Refund, "row-504", body(sid, "1.000"))
 		if again.StatusCode != 200 {
 			t.Fatalf("retry: %d %s", again.StatusCode, again.Body)
 		}
@@ -216,7 +217,7 @@ func TestFiftyConcurrentRequestsMakeOneChild(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses <- s.post(context.Background(), ottu.Refund, "concurrent-1", body(sid, "1.000")).StatusCode
+			statuses <- s.post(context.Background(), payment.Refund, "concurrent-1", body(sid, "1.000")).StatusCode
 		}()
 	}
 	wg.Wait()
@@ -239,7 +240,7 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	s := newStack(t)
 	sid := paid(s, "10.000")
 	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
-	first := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	first := s.post(context.Background(), payment.Refund, "dropped-1", body(sid, "3.000"))
 	if p := problemOf(t, first); first.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 		t.Fatalf("first: %d %+v", first.StatusCode, p)
 	}
@@ -249,13 +250,13 @@ func TestDropAfterCommitThenRetryMakesOneChild(t *testing.T) {
 	if rec := s.record("dropped-1"); rec.Status != operation.StatusUnknown || !rec.ExpiresAt.IsZero() {
 		t.Fatalf("record %s expiring %s: an unknown outcome must not expire", rec.Status, rec.ExpiresAt)
 	}
-	early := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	early := s.post(context.Background(), payment.Refund, "dropped-1", body(sid, "3.000"))
 	// The key is held for the lease grace (5 s here), rounded up to whole seconds.
 	if p := problemOf(t, early); early.StatusCode != 409 || p.Code != problem.CodeOutcomePending || (early.Headers["Retry-After"] != "5" && early.Headers["Retry-After"] != "6") || !strings.Contains(p.Detail, "money may already have moved") {
 		t.Fatalf("a retry while the key is held: %d %v %+v", early.StatusCode, early.Headers, p)
 	}
 	s.clock.Advance(time.Minute)
-	retry := s.post(context.Background(), ottu.Refund, "dropped-1", body(sid, "3.000"))
+	retry := s.post(context.Background(), payment.Refund, "dropped-1", body(sid, "3.000"))
 	if retry.StatusCode != 200 {
 		t.Fatalf("retry: %d %s", retry.StatusCode, retry.Body)
 	}
@@ -305,18 +306,18 @@ func TestCrashBeforeOutcomeWriteThenRetryMakesOneChild(t *testing.T) {
 	s := newStack(t)
 	sid := paid(s, "10.000")
 	s.deps.Service.Store = crashingStore{s.deps.Service.Store}
-	s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	s.post(context.Background(), payment.Refund, "crash-1", body(sid, "3.000"))
 	if rec := s.record("crash-1"); rec.Status != operation.StatusInProgress {
 		t.Fatalf("after the crash the record is %s, want in_progress", rec.Status)
 	}
 
 	s.build("refund") // a new execution environment
-	early := s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	early := s.post(context.Background(), payment.Refund, "crash-1", body(sid, "3.000"))
 	if early.StatusCode != 409 {
 		t.Fatalf("a retry while the lease holds answered %d, want 409", early.StatusCode)
 	}
 	s.clock.Advance(2 * time.Minute)
-	retry := s.post(context.Background(), ottu.Refund, "crash-1", body(sid, "3.000"))
+	retry := s.post(context.Background(), payment.Refund, "crash-1", body(sid, "3.000"))
 	if retry.StatusCode != 200 {
 		t.Fatalf("retry: %d %s", retry.StatusCode, retry.Body)
 	}
@@ -333,7 +334,7 @@ func TestCrashBeforeOutcomeWriteThenRetryMakesOneChild(t *testing.T) {
 func TestRotatedSecretIsPickedUpAfter401(t *testing.T) {
 	s := newStack(t)
 	oldKey := s.apiKey
-	if resp := s.post(context.Background(), ottu.Refund, "rotate-0", body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
+	if resp := s.post(context.Background(), payment.Refund, "rotate-0", body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
 		t.Fatalf("warm-up: %d %s", resp.StatusCode, resp.Body)
 	}
 	// Rotate: Ottu accepts only the new key, and the secret holds it.
@@ -343,7 +344,7 @@ func TestRotatedSecretIsPickedUpAfter401(t *testing.T) {
 	s.clock.Advance(2 * time.Second) // past the secret cache's refresh floor, well inside its TTL
 
 	sid := s.createTransaction(sandbox.TransactionSpec{Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
-	resp := s.post(context.Background(), ottu.Refund, "rotate-1", body(sid, "1.000"))
+	resp := s.post(context.Background(), payment.Refund, "rotate-1", body(sid, "1.000"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("after rotation: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -381,7 +382,7 @@ func TestEventsFixtures(t *testing.T) {
 		}
 		t.Run(name+" is accepted by the real handler", func(t *testing.T) {
 			s := newStack(t) // each event acts on the demo transactions afresh
-			op, err := ottu.ParseOperation(strings.SplitN(name, "-", 2)[0])
+			op, err := payment.ParseOperation(strings.SplitN(name, "-", 2)[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -417,7 +418,7 @@ func TestEventsFixtures(t *testing.T) {
 			}
 			// The local stack seeds this record at start; here a refund makes it.
 			key := ev.PathParameters["tracking_key"]
-			if resp := s.post(context.Background(), ottu.Refund, key, body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
+			if resp := s.post(context.Background(), payment.Refund, key, body(paid(s, "10.000"), "1.000")); resp.StatusCode != 200 {
 				t.Fatalf("refund: %d %s", resp.StatusCode, resp.Body)
 			}
 			h := &api.OperationStatus{Service: s.deps.Service}
@@ -445,7 +446,7 @@ func TestDirectInvocationErrorsAreTyped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.handler(ottu.Refund).Invoke(context.Background(), json.RawMessage(tt.payload))
+			_, err := s.handler(payment.Refund).Invoke(context.Background(), json.RawMessage(tt.payload))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -461,12 +462,12 @@ func TestDynamoDBRequestsPerPath(t *testing.T) {
 	s := newStack(t)
 	sid := paid(s, "10.000")
 	s.dynamo.Reset()
-	s.post(context.Background(), ottu.Refund, "cost-1", body(sid, "1.000"))
+	s.post(context.Background(), payment.Refund, "cost-1", body(sid, "1.000"))
 	if c := s.dynamo.Counts(); c.UpdateItem != 2 || c.GetItem != 0 {
 		t.Fatalf("first success cost %+v, want 2 writes and no read", c)
 	}
 	s.dynamo.Reset()
-	s.post(context.Background(), ottu.Refund, "cost-1", body(sid, "1.000"))
+	s.post(context.Background(), payment.Refund, "cost-1", body(sid, "1.000"))
 	if c := s.dynamo.Counts(); c.Total() != 1 {
 		t.Fatalf("replay cost %+v, want 1 request", c)
 	}
@@ -538,7 +539,7 @@ func TestOperationStatus(t *testing.T) {
 
 	sid := paid(s, "10.000")
 	s.fault(sandbox.Fault{Kind: sandbox.FaultQueueRefund, Settle: sandbox.SettleSuccess, SettleAfterMS: 3_600_000})
-	if resp := s.post(ctx, ottu.Refund, "status-queued", body(sid, "2.500")); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"result":"queued"`) {
+	if resp := s.post(ctx, payment.Refund, "status-queued", body(sid, "2.500")); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"result":"queued"`) {
 		t.Fatalf("queued refund: %d %s", resp.StatusCode, resp.Body)
 	}
 
@@ -561,7 +562,7 @@ func TestOperationStatus(t *testing.T) {
 		}
 	})
 	t.Run("refresh of a failed record shows it and sends nothing", func(t *testing.T) {
-		s.post(ctx, ottu.Refund, "status-failed", body(sid, "99.000"))
+		s.post(ctx, payment.Refund, "status-failed", body(sid, "99.000"))
 		v := read(status("status-failed", "true"))
 		if v.Status != "failed" || v.Inquiry != nil {
 			t.Fatalf("refreshed failed record %+v inquiry %+v", v, v.Inquiry)
@@ -574,7 +575,7 @@ func TestOperationStatus(t *testing.T) {
 		// A succeeded record whose key Ottu does not know (another account,
 		// another base_url): re-sending it would be a new refund.
 		other := paid(s, "10.000")
-		resp := s.post(ctx, ottu.Refund, "status-elsewhere-src", body(other, "1.000"))
+		resp := s.post(ctx, payment.Refund, "status-elsewhere-src", body(other, "1.000"))
 		if resp.StatusCode != 200 {
 			t.Fatalf("setup refund: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -598,7 +599,7 @@ func TestOperationStatus(t *testing.T) {
 	t.Run("refresh settles an unknown outcome from Ottu's inquiry", func(t *testing.T) {
 		other := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
-		if resp := s.post(ctx, ottu.Refund, "status-dropped", body(other, "1.000")); resp.StatusCode != 504 {
+		if resp := s.post(ctx, payment.Refund, "status-dropped", body(other, "1.000")); resp.StatusCode != 504 {
 			t.Fatalf("dropped refund: %d %s", resp.StatusCode, resp.Body)
 		}
 		v := read(status("status-dropped", "true"))
@@ -615,7 +616,7 @@ func TestOperationStatus(t *testing.T) {
 	t.Run("refresh leaves an unknown outcome unknown when Ottu shows nothing", func(t *testing.T) {
 		other := paid(s, "10.000")
 		s.fault(sandbox.Fault{Kind: sandbox.FaultError5xx, Operation: "refund"})
-		if resp := s.post(ctx, ottu.Refund, "status-5xx", body(other, "1.000")); resp.StatusCode != 502 {
+		if resp := s.post(ctx, payment.Refund, "status-5xx", body(other, "1.000")); resp.StatusCode != 502 {
 			t.Fatalf("refund against a 5xx: %d %s", resp.StatusCode, resp.Body)
 		}
 		if v := read(status("status-5xx", "true")); v.Status != "unknown" {
@@ -643,7 +644,7 @@ func TestOperationStatus(t *testing.T) {
 func TestUnknownOutcomeOfAnInternalOperation(t *testing.T) {
 	s := newStack(t)
 	s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "cancel"})
-	resp := s.post(context.Background(), ottu.Cancel, "cancel-dropped", body("demo-pending", ""))
+	resp := s.post(context.Background(), payment.Cancel, "cancel-dropped", body("demo-pending", ""))
 	p := problemOf(t, resp)
 	if resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || !strings.Contains(p.Detail, "check the transaction's state") {
 		t.Fatalf("got %d %+v", resp.StatusCode, p)
@@ -659,7 +660,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	sid := s.createTransaction(sandbox.TransactionSpec{OrderNo: "v1-order-1", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
 
 	t.Run("a v1 refund by order number succeeds and its record never expires", func(t *testing.T) {
-		if resp := s.post(context.Background(), ottu.Refund, "v1-ok", `{"order_no":"v1-order-1","amount":"1.000"}`); resp.StatusCode != 200 {
+		if resp := s.post(context.Background(), payment.Refund, "v1-ok", `{"order_no":"v1-order-1","amount":"1.000"}`); resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
 		// Without Ottu's key replay, the record is what stops a second
@@ -670,7 +671,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	})
 	t.Run("after a dropped answer the retry is not sent, even after the grace", func(t *testing.T) {
 		s.fault(sandbox.Fault{Kind: sandbox.FaultDropAfterCommit, Operation: "refund"})
-		first := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
+		first := s.post(context.Background(), payment.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
 		p := problemOf(t, first)
 		if first.StatusCode != 504 || !strings.Contains(p.Detail, "new Tracking-Key") || first.Headers["Retry-After"] != "" {
 			t.Fatalf("first: %d %v %+v", first.StatusCode, first.Headers, p)
@@ -680,7 +681,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 			t.Fatalf("the v1 answer tells the caller two things: %s", p.Detail)
 		}
 		s.clock.Advance(time.Hour)
-		retry := s.post(context.Background(), ottu.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
+		retry := s.post(context.Background(), payment.Refund, "v1-dropped", `{"order_no":"v1-order-1","amount":"2.000"}`)
 		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
 		}
@@ -693,7 +694,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	})
 	t.Run("an answer naming another amount holds the key as unknown, since on v1 it answered our own request", func(t *testing.T) {
 		other := s.createTransaction(sandbox.TransactionSpec{OrderNo: "v1-order-2", Amount: "10.000", CurrencyCode: "KWD", State: "paid", PGCode: "mpgs"})
-		if resp := s.post(context.Background(), ottu.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"1.000"}`); resp.StatusCode != 200 {
+		if resp := s.post(context.Background(), payment.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"1.000"}`); resp.StatusCode != 200 {
 			t.Fatalf("first: %d %s", resp.StatusCode, resp.Body)
 		}
 		// Our record is gone (another table); Ottu answers the key's first
@@ -701,7 +702,7 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 		store := s.deps.Service.Store
 		s.deps.Service.Store = forgetful{store, "v1-mismatch"}
 		defer func() { s.deps.Service.Store = store }()
-		resp := s.post(context.Background(), ottu.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"2.000"}`)
+		resp := s.post(context.Background(), payment.Refund, "v1-mismatch", `{"order_no":"v1-order-2","amount":"2.000"}`)
 		if p := problemOf(t, resp); resp.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown || !strings.Contains(p.Detail, "money may already have moved") {
 			t.Fatalf("got %d %+v", resp.StatusCode, p)
 		}
@@ -715,13 +716,13 @@ func TestAPIv1NeverResendsAnUnknownOutcome(t *testing.T) {
 	t.Run("after a crash before the outcome write the retry is not sent, even long after the lease", func(t *testing.T) {
 		store := s.deps.Service.Store
 		s.deps.Service.Store = crashingStore{store}
-		s.post(context.Background(), ottu.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
+		s.post(context.Background(), payment.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
 		s.deps.Service.Store = store
 		if rec := s.record("v1-crash"); rec.Status != operation.StatusInProgress || !rec.ExpiresAt.IsZero() {
 			t.Fatalf("after the crash the record is %s expiring %s, want in_progress with no expiry", rec.Status, rec.ExpiresAt)
 		}
 		s.clock.Advance(48 * time.Hour)
-		retry := s.post(context.Background(), ottu.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
+		retry := s.post(context.Background(), payment.Refund, "v1-crash", `{"order_no":"v1-order-1","amount":"3.000"}`)
 		if p := problemOf(t, retry); retry.StatusCode != 504 || p.Code != problem.CodeOutcomeUnknown {
 			t.Fatalf("retry: %d %+v", retry.StatusCode, p)
 		}
@@ -763,7 +764,7 @@ func TestHungStoreAnswers503BeforeOttuIsCalled(t *testing.T) {
 	s.deps.Service.StoreTimeout = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 29*time.Second) // API Gateway's limit
 	defer cancel()
-	resp := s.post(ctx, ottu.Refund, "hung-1", body(sid, "1.000"))
+	resp := s.post(ctx, payment.Refund, "hung-1", body(sid, "1.000"))
 	p := problemOf(t, resp)
 	if resp.StatusCode != 503 || p.Code != problem.CodeStoreUnavailable || resp.Headers["Retry-After"] == "" || !strings.Contains(p.Detail, "no money moved") {
 		t.Fatalf("got %d %v %+v", resp.StatusCode, resp.Headers, p)

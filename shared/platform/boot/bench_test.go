@@ -14,6 +14,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 )
 
 // instantStore and instantOttu answer at once, so the benchmark measures
@@ -74,7 +75,7 @@ func benchEvent(b *testing.B, key string) json.RawMessage {
 func BenchmarkRequestOverhead(b *testing.B) {
 	body := json.RawMessage(`{"amount":"2.500","initiator":{},"is_sandbox":true,"operation":"refund","pg_code":"mpgs","pg_response":{},"reference_number":"REF","result":"success","source":"input","success":true,"timestamp_utc":"2026-11-22 10:00:00","txn":{"amount":"2.500","currency_code":"KWD","customer_email":"","extra":{},"order_no":"","state":"refunded","session_id":"abc"}}`)
 	svc := &operation.Service{Store: &instantStore{recs: map[string]*operation.Record{}}, Ottu: instantOttu{body}}
-	h := &api.Operation{Op: ottu.Refund, Service: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	h := &api.Operation{Op: payment.Refund, Service: svc, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	payloads := make([]json.RawMessage, b.N)
 	for i := range payloads {
 		payloads[i] = benchEvent(b, fmt.Sprintf("bench-%d", i))
@@ -97,7 +98,7 @@ func BenchmarkRefundAgainstMotoAndSandbox(b *testing.B) {
 	b.Run("first request", func(b *testing.B) {
 		s.dynamo.Reset()
 		for i := range b.N {
-			if resp := s.post(context.Background(), ottu.Refund, fmt.Sprintf("bench-first-%d-%d", b.N, i), body(sid, "0.001")); resp.StatusCode != 200 {
+			if resp := s.post(context.Background(), payment.Refund, fmt.Sprintf("bench-first-%d-%d", b.N, i), body(sid, "0.001")); resp.StatusCode != 200 {
 				b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
 		}
@@ -105,10 +106,10 @@ func BenchmarkRefundAgainstMotoAndSandbox(b *testing.B) {
 	})
 	b.Run("replay", func(b *testing.B) {
 		key := fmt.Sprintf("bench-replay-%d", b.N)
-		s.post(context.Background(), ottu.Refund, key, body(sid, "0.001"))
+		s.post(context.Background(), payment.Refund, key, body(sid, "0.001"))
 		s.dynamo.Reset()
 		for range b.N {
-			if resp := s.post(context.Background(), ottu.Refund, key, body(sid, "0.001")); resp.Headers["Idempotent-Replayed"] != "true" {
+			if resp := s.post(context.Background(), payment.Refund, key, body(sid, "0.001")); resp.Headers["Idempotent-Replayed"] != "true" {
 				b.Fatalf("%d %s", resp.StatusCode, resp.Body)
 			}
 		}

@@ -21,10 +21,9 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
 	"github.com/ottuops/ottu-lambda/shared/operation/app"
 	"github.com/ottuops/ottu-lambda/shared/operation/ddb"
-	"github.com/ottuops/ottu-lambda/shared/ottu"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
-	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 )
 
 // stack is every real part a function talks to: moto's server (DynamoDB and
@@ -41,7 +40,7 @@ type stack struct {
 	clock    *testkit.Clock
 	logs     *testkit.Buffer
 	deps     *app.Deps
-	dynamo   *dynamo.CountingClient
+	dynamo   *testkit.CountingClient
 }
 
 func newStack(t testing.TB) *stack {
@@ -69,7 +68,7 @@ func newStack(t testing.TB) *stack {
 	}
 
 	s.table = testkit.UniqueName("tracking-keys")
-	if err := ddb.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), s.table); err != nil {
+	if err := testkit.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), "TrackingKeysTable", s.table); err != nil {
 		t.Fatal(err)
 	}
 	s.secretID = s.putSecret(testkit.UniqueName("ottu-api"), map[string]string{"base_url": s.ottuURL, "api_key": s.apiKey})
@@ -94,7 +93,7 @@ func (s *stack) build(function string, extraEnv ...string) {
 		s.t.Fatalf("build %s: %v", function, err)
 	}
 	// Count DynamoDB requests through the real client.
-	s.dynamo = dynamo.NewCountingClient(dynamodb.NewFromConfig(s.aws))
+	s.dynamo = testkit.NewCountingClient(dynamodb.NewFromConfig(s.aws))
 	deps.Service.Store = ddb.New(s.dynamo, s.table)
 	s.deps = deps
 }
@@ -117,12 +116,12 @@ func (s *stack) rotateSecret(v map[string]string) {
 	}
 }
 
-func (s *stack) handler(op ottu.Operation) *api.Operation {
+func (s *stack) handler(op payment.Operation) *api.Operation {
 	return app.NewOperationHandler(op, s.deps)
 }
 
 // post sends an API Gateway event through the function's real entry point.
-func (s *stack) post(ctx context.Context, op ottu.Operation, key, body string) events.APIGatewayV2HTTPResponse {
+func (s *stack) post(ctx context.Context, op payment.Operation, key, body string) events.APIGatewayV2HTTPResponse {
 	s.t.Helper()
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:  "2.0",
