@@ -375,45 +375,9 @@ func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate
 // and returns its name: the template's TableName, else the logical id.
 func createTable(ctx context.Context, ddb *dynamodb.Client, t samtemplate.Table) (string, error) {
 	name := orDefault(t.TableName, t.LogicalID)
-	if t.HashKey == "" {
-		return "", fmt.Errorf("table %s has no hash key in the template", t.LogicalID)
-	}
-	// Every key attribute of the table and its indexes, declared once.
-	attrs := map[string]ddbtypes.ScalarAttributeType{}
-	keys := func(hash, hashType, rng, rngType string) []ddbtypes.KeySchemaElement {
-		attrs[hash] = ddbtypes.ScalarAttributeType(orDefault(hashType, "S"))
-		ks := []ddbtypes.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: ddbtypes.KeyTypeHash}}
-		if rng != "" {
-			attrs[rng] = ddbtypes.ScalarAttributeType(orDefault(rngType, "S"))
-			ks = append(ks, ddbtypes.KeySchemaElement{AttributeName: aws.String(rng), KeyType: ddbtypes.KeyTypeRange})
-		}
-		return ks
-	}
-	in := &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		KeySchema: keys(t.HashKey, t.HashKeyType, t.RangeKey, t.RangeKeyType),
-	}
-	provisioned := t.BillingMode != string(ddbtypes.BillingModePayPerRequest)
-	throughput := &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
-	if provisioned {
-		in.BillingMode = ddbtypes.BillingModeProvisioned
-		in.ProvisionedThroughput = throughput
-	} else {
-		in.BillingMode = ddbtypes.BillingModePayPerRequest
-	}
-	for _, gsi := range t.GSIs {
-		idx := ddbtypes.GlobalSecondaryIndex{
-			IndexName:  aws.String(gsi.Name),
-			KeySchema:  keys(gsi.HashKey, gsi.HashKeyType, gsi.RangeKey, gsi.RangeKeyType),
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(orDefault(gsi.ProjectionType, "ALL"))},
-		}
-		if provisioned {
-			idx.ProvisionedThroughput = throughput
-		}
-		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, idx)
-	}
-	for _, n := range slices.Sorted(maps.Keys(attrs)) {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: attrs[n]})
+	in, err := testkit.TableInput(t, name)
+	if err != nil {
+		return "", err
 	}
 	if _, err := ddb.CreateTable(ctx, in); err != nil {
 		return "", fmt.Errorf("create table %s in moto: %w", name, err)

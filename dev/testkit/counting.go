@@ -1,10 +1,12 @@
-package dynamo
+package testkit
 
 import (
 	"context"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 )
 
 // CountingClient is a Client that counts the requests it passes on, so
@@ -12,7 +14,7 @@ import (
 // requests count too: DynamoDB bills them. Retries the SDK makes inside
 // one call are not seen here.
 type CountingClient struct {
-	next                                Client
+	next                                dynamo.Client
 	putItem, updateItem, getItem, query atomic.Int64
 }
 
@@ -25,7 +27,7 @@ type RequestCounts struct {
 func (r RequestCounts) Total() int64 { return r.PutItem + r.UpdateItem + r.GetItem + r.Query }
 
 // NewCountingClient wraps next.
-func NewCountingClient(next Client) *CountingClient { return &CountingClient{next: next} }
+func NewCountingClient(next dynamo.Client) *CountingClient { return &CountingClient{next: next} }
 
 // PutItem counts and forwards.
 func (c *CountingClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {

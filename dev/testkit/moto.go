@@ -20,7 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -253,9 +252,17 @@ var (
 	sharedErr  error
 )
 
+// TB is the part of testing.TB the helpers here use. It is an interface of
+// its own so that the local stack and the commands, which use this package
+// too, do not link package testing.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // SharedMoto returns one moto_server for the whole test binary, started on
 // first use. Tests isolate themselves by naming their own tables and secrets.
-func SharedMoto(tb testing.TB) *Moto {
+func SharedMoto(tb TB) *Moto {
 	tb.Helper()
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -1,4 +1,4 @@
-package ddb
+package testkit
 
 import (
 	"context"
@@ -9,11 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/ottuops/ottu-lambda/dev/testkit"
-)
+	)
 
 func TestCreateTable(t *testing.T) {
-	client := dynamodb.NewFromConfig(testkit.SharedMoto(t).AWSConfig())
+	client := dynamodb.NewFromConfig(SharedMoto(t).AWSConfig())
 	ctx := context.Background()
 	cases := []struct {
 		name string
@@ -30,8 +29,8 @@ func TestCreateTable(t *testing.T) {
 				if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 					TableName:            aws.String(table),
 					BillingMode:          types.BillingModePayPerRequest,
-					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrTrackingKey), AttributeType: types.ScalarAttributeTypeS}},
-					KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrTrackingKey), KeyType: types.KeyTypeHash}},
+					AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("tracking_key"), AttributeType: types.ScalarAttributeTypeS}},
+					KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("tracking_key"), KeyType: types.KeyTypeHash}},
 				}); err != nil {
 					t.Fatalf("setup table: %v", err)
 				}
@@ -41,7 +40,7 @@ func TestCreateTable(t *testing.T) {
 		{
 			name: "a table whose TTL is on another attribute is refused",
 			before: func(t *testing.T, table string) {
-				if err := CreateTable(ctx, client, table); err != nil {
+				if err := CreateTable(ctx, client, "TrackingKeysTable", table); err != nil {
 					t.Fatalf("setup table: %v", err)
 				}
 				if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
@@ -57,13 +56,13 @@ func TestCreateTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			table := testkit.UniqueName("trackingkey-table")
+			table := UniqueName("trackingkey-table")
 			if tc.before != nil {
 				tc.before(t, table)
 			}
 			var err error
 			for range tc.calls {
-				if err = CreateTable(ctx, client, table); err != nil {
+				if err = CreateTable(ctx, client, "TrackingKeysTable", table); err != nil {
 					break
 				}
 			}
@@ -87,14 +86,14 @@ func TestCreateTable(t *testing.T) {
 			if d.BillingModeSummary == nil || d.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
 				t.Errorf("billing %+v, want PAY_PER_REQUEST", d.BillingModeSummary)
 			}
-			if len(d.KeySchema) != 1 || aws.ToString(d.KeySchema[0].AttributeName) != attrTrackingKey || d.KeySchema[0].KeyType != types.KeyTypeHash {
+			if len(d.KeySchema) != 1 || aws.ToString(d.KeySchema[0].AttributeName) != "tracking_key" || d.KeySchema[0].KeyType != types.KeyTypeHash {
 				t.Errorf("key schema %+v, want hash key tracking_key", d.KeySchema)
 			}
 			ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(table)})
 			if err != nil {
 				t.Fatalf("DescribeTimeToLive: %v", err)
 			}
-			if got := ttl.TimeToLiveDescription; got == nil || got.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(got.AttributeName) != attrExpiresAt {
+			if got := ttl.TimeToLiveDescription; got == nil || got.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(got.AttributeName) != "expires_at" {
 				t.Errorf("TTL %+v, want ENABLED on expires_at", got)
 			}
 		})

@@ -30,7 +30,7 @@ import (
 )
 
 // DynamoAPI is the part of the DynamoDB client the store uses;
-// *dynamodb.Client satisfies it, as does dynamo.CountingClient.
+// *dynamodb.Client satisfies it, as does testkit.CountingClient.
 type DynamoAPI interface {
 	dynamo.UpdateItemAPI
 	dynamo.GetItemAPI

@@ -17,13 +17,12 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/shared/operation"
-	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 )
 
 // fixture is one store on its own table in the shared moto server.
 type fixture struct {
 	store  *Store
-	api    *dynamo.CountingClient
+	api    *testkit.CountingClient
 	client *dynamodb.Client
 	table  string
 }
@@ -32,10 +31,10 @@ func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	client := dynamodb.NewFromConfig(testkit.SharedMoto(tb).AWSConfig())
 	table := testkit.UniqueName("trackingkey")
-	if err := CreateTable(context.Background(), client, table); err != nil {
+	if err := testkit.CreateTable(context.Background(), client, "TrackingKeysTable", table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
-	api := dynamo.NewCountingClient(client)
+	api := testkit.NewCountingClient(client)
 	return fixture{store: New(api, table), api: api, client: client, table: table}
 }
 
@@ -443,14 +442,14 @@ func TestRequestCounts(t *testing.T) {
 		name   string
 		before func(t *testing.T, s *Store, key string)
 		run    func(t *testing.T, s *Store, key string)
-		want   dynamo.RequestCounts
+		want   testkit.RequestCounts
 	}{
 		{
 			name: "claim and complete of a new key take two writes and no read",
 			run: func(t *testing.T, s *Store, key string) {
 				claimThenComplete(t, s, claimAt(key, t0), operation.StatusSucceeded, 200, success, time.Time{})
 			},
-			want: dynamo.RequestCounts{UpdateItem: 2},
+			want: testkit.RequestCounts{UpdateItem: 2},
 		},
 		{
 			name: "a replay of a succeeded key takes one failed write",
@@ -458,13 +457,13 @@ func TestRequestCounts(t *testing.T) {
 				claimThenComplete(t, s, claimAt(key, t0), operation.StatusSucceeded, 200, success, time.Time{})
 			},
 			run:  claimExpectingConflict,
-			want: dynamo.RequestCounts{UpdateItem: 1},
+			want: testkit.RequestCounts{UpdateItem: 1},
 		},
 		{
 			name:   "a conflict on an in-progress key takes one write",
 			before: func(t *testing.T, s *Store, key string) { mustClaim(t, s, claimAt(key, t0)) },
 			run:    claimExpectingConflict,
-			want:   dynamo.RequestCounts{UpdateItem: 1},
+			want:   testkit.RequestCounts{UpdateItem: 1},
 		},
 		{
 			name: "a record past its TTL but not yet swept takes a second write",
@@ -474,7 +473,7 @@ func TestRequestCounts(t *testing.T) {
 				mustClaim(t, s, old)
 			},
 			run:  func(t *testing.T, s *Store, key string) { mustClaim(t, s, claimAt(key, t0)) },
-			want: dynamo.RequestCounts{UpdateItem: 2},
+			want: testkit.RequestCounts{UpdateItem: 2},
 		},
 	}
 	f := newFixture(t)

@@ -68,7 +68,7 @@ func newInquiryStack(t *testing.T) *inquiryStack {
 	s.ottuURL = ts.URL
 
 	s.table = testkit.UniqueName("inquiries")
-	if err := ddb.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), s.table); err != nil {
+	if err := testkit.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), "InquiriesTable", s.table); err != nil {
 		t.Fatal(err)
 	}
 	base := &stack{t: t, aws: s.aws}

@@ -28,7 +28,6 @@ import (
 	inquiryapp "github.com/ottuops/ottu-lambda/shared/inquiry/app"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
-	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 	"github.com/ottuops/ottu-lambda/shared/txn/ddb"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
@@ -57,7 +56,7 @@ type webhookStack struct {
 	secretID string
 	logs     *testkit.Buffer
 	webhook  *api.Webhook
-	dynamo   *dynamo.CountingClient
+	dynamo   *testkit.CountingClient
 	// hookURL is the webhook's URL, POST /webhooks/ottu.
 	hookURL string
 }
@@ -78,7 +77,7 @@ func newWebhookStack(t testing.TB, m *testkit.Moto) *webhookStack {
 	s.ottuURL = ts.URL
 
 	s.table = testkit.UniqueName("inquiries")
-	if err := ddb.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), s.table); err != nil {
+	if err := testkit.CreateTable(ctx, dynamodb.NewFromConfig(s.aws), "InquiriesTable", s.table); err != nil {
 		t.Fatal(err)
 	}
 	s.secretID = (&stack{t: t, aws: s.aws}).putSecret(testkit.UniqueName("ottu-webhook"), map[string]string{"webhook_key": sandboxWebhookKey})
@@ -102,7 +101,7 @@ func (s *webhookStack) build(secretID string) *api.Webhook {
 	if err != nil {
 		s.t.Fatalf("build webhook: %v", err)
 	}
-	s.dynamo = dynamo.NewCountingClient(dynamodb.NewFromConfig(s.aws))
+	s.dynamo = testkit.NewCountingClient(dynamodb.NewFromConfig(s.aws))
 	h.Service.(*webhook.Service).Store = ddb.New(s.dynamo, s.table)
 	return h
 }
@@ -400,7 +399,7 @@ func TestWebhookRequestsPerCallback(t *testing.T) {
 			if status, b := s.post(body, "application/json"); status != 200 {
 				t.Fatalf("%d %s", status, b)
 			}
-			if c := s.dynamo.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1, Query: 1}) {
+			if c := s.dynamo.Counts(); c != (testkit.RequestCounts{PutItem: 1, UpdateItem: 1, Query: 1}) {
 				t.Errorf("requests %+v", c)
 			}
 		})

@@ -194,22 +194,3 @@ func decode(item map[string]types.AttributeValue) (*refundflow.Approval, error) 
 	return a, nil
 }
 
-// CreateTableInput is the table as template.yaml's RefundApprovalsTable
-// declares it: on-demand, hash key workflow_id (S).
-func CreateTableInput(table string) *dynamodb.CreateTableInput {
-	return &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrWorkflowID), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrWorkflowID), KeyType: types.KeyTypeHash}},
-	}
-}
-
-// CreateTable makes the table for tests (template.yaml owns it in AWS, and
-// the local stack builds it from there), with TTL on TTLAttribute.
-func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	if err := dynamo.CreateTable(ctx, client, CreateTableInput(table), TTLAttribute); err != nil {
-		return fmt.Errorf("create the approvals table: %w", err)
-	}
-	return nil
-}

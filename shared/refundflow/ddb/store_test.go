@@ -18,7 +18,7 @@ func newStore(t *testing.T) *Store {
 	m := testkit.SharedMoto(t)
 	client := dynamodb.NewFromConfig(m.AWSConfig())
 	table := testkit.UniqueName("approvals")
-	if err := CreateTable(context.Background(), client, table); err != nil {
+	if err := testkit.CreateTable(context.Background(), client, "RefundApprovalsTable", table); err != nil {
 		t.Fatal(err)
 	}
 	return New(client, table)

@@ -35,7 +35,7 @@ import (
 )
 
 // DynamoAPI is the part of the DynamoDB client the store uses: every call
-// of dynamo.Client. *dynamodb.Client satisfies it, as does dynamo.CountingClient.
+// of dynamo.Client. *dynamodb.Client satisfies it, as does testkit.CountingClient.
 type DynamoAPI = dynamo.Client
 
 // ErrInvalidInput marks a call the store refuses before sending anything:

@@ -12,24 +12,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ottuops/ottu-lambda/dev/testkit"
-	"github.com/ottuops/ottu-lambda/shared/platform/dynamo"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
 // fixture is one store on its own table in the shared moto server.
 type fixture struct {
 	store *Store
-	api   *dynamo.CountingClient
+	api   *testkit.CountingClient
 }
 
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	client := dynamodb.NewFromConfig(testkit.SharedMoto(tb).AWSConfig())
 	table := testkit.UniqueName("txnstore")
-	if err := CreateTable(context.Background(), client, table); err != nil {
+	if err := testkit.CreateTable(context.Background(), client, "InquiriesTable", table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
-	api := dynamo.NewCountingClient(client)
+	api := testkit.NewCountingClient(client)
 	return fixture{store: New(api, table), api: api}
 }
 
@@ -223,12 +222,12 @@ func TestPut(t *testing.T) {
 		e := entry("put-s12", "put-o12", "paid", t0, t0)
 		f.api.Reset()
 		mustPut(t, f.store, e)
-		if c := f.api.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1}) {
+		if c := f.api.Counts(); c != (testkit.RequestCounts{PutItem: 1, UpdateItem: 1}) {
 			t.Errorf("first delivery: %+v", c)
 		}
 		f.api.Reset()
 		mustPut(t, f.store, e)
-		if c := f.api.Counts(); c != (dynamo.RequestCounts{PutItem: 1, UpdateItem: 1}) {
+		if c := f.api.Counts(); c != (testkit.RequestCounts{PutItem: 1, UpdateItem: 1}) {
 			t.Errorf("repeated delivery: %+v", c)
 		}
 	})
