@@ -1,0 +1,105 @@
+// Package layout holds only tests: they guard the line between what ships
+// (functions/ and the shared/ packages they link) and what stays on a
+// laptop (dev/, cmd/, package testing), and keep the domains free of HTTP
+// and the AWS SDK.
+package layout
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/ottuops/ottu-lambda"
+
+// pkg is what `go list -json` says of one package.
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+// list runs `go list -json` on patterns from the repository's root.
+func list(t *testing.T, patterns ...string) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json"}, patterns...)...)
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", patterns, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []pkg
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestFunctionsLinkNothingLaptopOnly(t *testing.T) {
+	functions := list(t, "./functions/...")
+	if len(functions) < 12 {
+		t.Fatalf("found %d functions, want every functions/* folder", len(functions))
+	}
+	for _, fn := range functions {
+		t.Run(path.Base(fn.ImportPath)+" links no dev/, cmd/ or testing package", func(t *testing.T) {
+			for _, d := range fn.Deps {
+				if d == "testing" || strings.HasPrefix(d, module+"/dev/") || strings.HasPrefix(d, module+"/cmd/") {
+					t.Errorf("%s links %s", fn.ImportPath, d)
+				}
+			}
+		})
+	}
+	t.Run("every shared/ package is linked by a function", func(t *testing.T) {
+		linked := map[string]bool{}
+		for _, fn := range functions {
+			for _, d := range fn.Deps {
+				linked[d] = true
+			}
+		}
+		for _, p := range list(t, "./shared/...") {
+			if !linked[p.ImportPath] {
+				t.Errorf("%s is in shared/ but no function links it: move it to dev/ or cmd/", p.ImportPath)
+			}
+		}
+	})
+}
+
+// domains are the packages that hold a capability's rules; their
+// adapters (api/, ddb/, sfn/, app/) and the platform speak HTTP and AWS.
+var domains = []string{
+	"shared/amount", "shared/payment", "shared/platform/problem",
+	"shared/operation", "shared/inquiry", "shared/txn", "shared/webhook", "shared/refundflow",
+}
+
+func TestDomainsKnowNoHTTPOrAWS(t *testing.T) {
+	forbidden := func(imp string) bool {
+		return imp == "net/http" || strings.HasPrefix(imp, "net/http/") ||
+			strings.HasPrefix(imp, "github.com/aws/")
+	}
+	for _, p := range list(t, domainPatterns()...) {
+		t.Run(strings.TrimPrefix(p.ImportPath, module+"/")+" imports neither net/http nor the AWS SDK", func(t *testing.T) {
+			if bad := slices.DeleteFunc(slices.Clone(p.Imports), func(imp string) bool { return !forbidden(imp) }); len(bad) > 0 {
+				t.Errorf("%s imports %v: that belongs in its adapter", p.ImportPath, bad)
+			}
+		})
+	}
+}
+
+func domainPatterns() []string {
+	out := make([]string, len(domains))
+	for i, d := range domains {
+		out[i] = "./" + d
+	}
+	return out
+}
