@@ -78,7 +78,7 @@ func TestFunctionsLinkNothingLaptopOnly(t *testing.T) {
 // domains are the packages that hold a capability's rules; their
 // adapters (api/, ddb/, sfn/, app/) and the platform speak HTTP and AWS.
 var domains = []string{
-	"shared/amount", "shared/payment", "shared/platform/problem",
+	"shared/amount", "shared/payment", "shared/platform/problem", "shared/platform/strictjson",
 	"shared/operation", "shared/inquiry", "shared/txn", "shared/webhook", "shared/refundflow",
 }
 

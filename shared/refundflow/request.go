@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 )
 
 // Request is what starts a refund workflow: the transaction, the amount
@@ -75,27 +75,15 @@ func ParseRequest(body []byte) (Request, error) {
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return req, &problem.Error{Code: problem.CodeInvalidRequest, Detail: "The request is not valid JSON; send an object such as " + example + "."}
 	}
-	var unknown []string
-	for k := range fields {
-		if !slices.Contains(RequestFields, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		e := &problem.Error{Code: problem.CodeUnknownField,
-			Detail: fmt.Sprintf("Unknown field %s; a refund workflow takes %s.", quote(unknown), quote(RequestFields))}
-		for _, f := range unknown {
-			e.Fields = append(e.Fields, problem.FieldError{Field: f, Detail: "This field is not accepted."})
-		}
-		return req, e
+	if err := strictjson.UnknownFields(fields, RequestFields); err != nil {
+		return req, err
 	}
 	var err error
 	for _, f := range []struct {
 		name string
 		dst  *string
 	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}} {
-		if *f.dst, err = text(fields, f.name); err != nil {
+		if *f.dst, err = strictjson.StringField(fields, f.name); err != nil {
 			return req, err
 		}
 	}
@@ -167,28 +155,4 @@ func (r Request) MarshalJSON() ([]byte, error) {
 		}
 	}
 	return json.Marshal(m)
-}
-
-// text reads an optional string member; null or absent is "".
-func text(fields map[string]json.RawMessage, name string) (string, error) {
-	raw, ok := fields[name]
-	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" must be a string.")
-	}
-	if s == "" {
-		return "", problem.Invalid(problem.CodeInvalidRequest, name, name+" is empty; leave it out or send a value.")
-	}
-	return s, nil
-}
-
-func quote(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = `"` + n + `"`
-	}
-	return strings.Join(q, ", ")
 }

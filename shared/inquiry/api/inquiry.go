@@ -20,6 +20,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
@@ -228,33 +229,33 @@ func parseInquiryBody(body []byte, allowed []string) (inquiry.Request, error) {
 		return req, &problem.Error{Code: problem.CodeInvalidRequest,
 			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "disclose_to_merchant": true}.`}
 	}
-	if err := apigw.CheckMembers(body); err != nil {
+	if err := strictjson.CheckMembers(body); err != nil {
 		return req, err
 	}
-	if err := apigw.UnknownFields(fields, allowed); err != nil {
+	if err := strictjson.UnknownFields(fields, allowed); err != nil {
 		return req, err
 	}
 	var err error
-	if req.SessionID, err = apigw.StringField(fields, "session_id"); err != nil {
+	if req.SessionID, err = strictjson.StringField(fields, "session_id"); err != nil {
 		return req, err
 	}
-	if req.OrderNo, err = apigw.StringField(fields, "order_no"); err != nil {
+	if req.OrderNo, err = strictjson.StringField(fields, "order_no"); err != nil {
 		return req, err
 	}
-	if req.DisclosureURL, err = apigw.StringField(fields, "disclosure_url"); err != nil {
+	if req.DisclosureURL, err = strictjson.StringField(fields, "disclosure_url"); err != nil {
 		return req, err
 	}
-	if req.TaskToken, err = apigw.StringField(fields, "task_token"); err != nil {
+	if req.TaskToken, err = strictjson.StringField(fields, "task_token"); err != nil {
 		return req, err
 	}
 	if len(req.TaskToken) > maxTaskToken {
 		return req, problem.Invalid(problem.CodeInvalidRequest, "task_token",
 			fmt.Sprintf("task_token is longer than %d characters; pass $$.Task.Token unchanged.", maxTaskToken))
 	}
-	if req.Disclose, err = apigw.BoolField(fields, "disclose_to_merchant"); err != nil {
+	if req.Disclose, err = strictjson.BoolField(fields, "disclose_to_merchant"); err != nil {
 		return req, err
 	}
-	if req.Fresh, err = apigw.BoolField(fields, "fresh"); err != nil {
+	if req.Fresh, err = strictjson.BoolField(fields, "fresh"); err != nil {
 		return req, err
 	}
 	if req.SessionID == "" && req.OrderNo == "" {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -70,11 +69,8 @@ func (h *InquiryResult) Direct(ctx context.Context, payload json.RawMessage) (*I
 		ID      string `json:"id"`
 		History bool   `json:"history"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || dec.More() {
-		return nil, Codes.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
-			`The event must be {"id": "<session_id or order_no>", "history": false}.`))
+	if err := apigw.DecodeDirect(payload, &in, `{"id": "<session_id or order_no>", "history": false}`); err != nil {
+		return nil, Codes.Typed(err)
 	}
 	st, err := h.Service.Read(ctx, in.ID, in.History)
 	if err != nil {

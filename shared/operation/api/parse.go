@@ -7,8 +7,8 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/payment"
-	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 )
 
 // fields a merchant may send in an operation body; tracking_key only in a
@@ -32,24 +32,24 @@ func parseOperationBody(op payment.Operation, body []byte, allowed []string) (op
 		return req, "", &problem.Error{Code: problem.CodeInvalidRequest,
 			Detail: `The request body is not a JSON object; send one such as {"session_id": "…", "amount": "2.500"}.`}
 	}
-	if err := apigw.CheckMembers(body); err != nil {
+	if err := strictjson.CheckMembers(body); err != nil {
 		return req, "", err
 	}
-	if err := apigw.UnknownFields(fields, allowed); err != nil {
+	if err := strictjson.UnknownFields(fields, allowed); err != nil {
 		return req, "", err
 	}
 	var err error
-	if req.SessionID, err = apigw.StringField(fields, "session_id"); err != nil {
+	if req.SessionID, err = strictjson.StringField(fields, "session_id"); err != nil {
 		return req, "", err
 	}
-	if req.OrderNo, err = apigw.StringField(fields, "order_no"); err != nil {
+	if req.OrderNo, err = strictjson.StringField(fields, "order_no"); err != nil {
 		return req, "", err
 	}
-	key, err := apigw.StringField(fields, "tracking_key")
+	key, err := strictjson.StringField(fields, "tracking_key")
 	if err != nil {
 		return req, "", err
 	}
-	if raw, ok := fields["amount"]; ok && apigw.IsNull(raw) {
+	if raw, ok := fields["amount"]; ok && strictjson.IsNull(raw) {
 		// Ottu reads a missing amount as "the full amount": a null must not
 		// become a full refund by accident.
 		return req, "", problem.Invalid(problem.CodeInvalidAmount, "amount",
@@ -68,7 +68,7 @@ func parseOperationBody(op payment.Operation, body []byte, allowed []string) (op
 		}
 		req.Amount = &d
 	}
-	if raw, ok := fields["extra"]; ok && !apigw.IsNull(raw) {
+	if raw, ok := fields["extra"]; ok && !strictjson.IsNull(raw) {
 		req.Extra = raw // the domain checks it is an object
 	}
 	return req, key, nil

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/ottuops/ottu-lambda/shared/payment"
-	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 )
 
 // FuzzParseOperationBody checks that no body panics, that every refusal is a
@@ -38,7 +38,7 @@ func FuzzParseOperationBody(f *testing.F) {
 		if req.Amount != nil && (!op.TakesAmount() || !req.Amount.IsPositive()) {
 			t.Fatalf("accepted amount %s on %s", req.Amount, op)
 		}
-		if apigw.CheckMembers([]byte(body)) != nil {
+		if strictjson.CheckMembers([]byte(body)) != nil {
 			t.Fatalf("accepted a body with a member named twice: %q", body)
 		}
 	})

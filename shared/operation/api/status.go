@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -67,11 +66,8 @@ func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (
 		TrackingKey string `json:"tracking_key"`
 		Refresh     bool   `json:"refresh"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || dec.More() {
-		return nil, Codes.Typed(problem.Invalid(problem.CodeInvalidRequest, "",
-			`The event must be {"tracking_key": "…", "refresh": false}.`))
+	if err := apigw.DecodeDirect(payload, &in, `{"tracking_key": "…", "refresh": false}`); err != nil {
+		return nil, Codes.Typed(err)
 	}
 	log := h.logger().With(obs.TrackingKey(in.TrackingKey))
 	rec, err := h.Service.Status(ctx, in.TrackingKey, in.Refresh)

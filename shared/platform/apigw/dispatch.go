@@ -1,10 +1,13 @@
 package apigw
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
 // Handler is a function that answers both of its callers: API Gateway's
@@ -25,4 +28,16 @@ func Dispatch[R any](ctx context.Context, h Handler[R], payload json.RawMessage)
 		return h.HTTP(ctx, ev), nil
 	}
 	return h.Direct(ctx, payload)
+}
+
+// DecodeDirect reads a direct invocation's event into v strictly: one JSON
+// object whose members v names, and nothing after it. example is the event
+// to show a caller who sent something else.
+func DecodeDirect(payload json.RawMessage, v any, example string) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil || dec.More() {
+		return problem.Invalid(problem.CodeInvalidRequest, "", "The event must be "+example+".")
+	}
+	return nil
 }

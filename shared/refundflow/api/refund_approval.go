@@ -14,6 +14,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -123,14 +124,14 @@ func (h *RefundApproval) readDecision(ev events.APIGatewayV2HTTPRequest) (refund
 	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &fields) != nil {
 		return d, &problem.Error{Code: problem.CodeInvalidRequest, Detail: `The request body is not a JSON object; send {"approved": true, "note": "…"} or {"approved": false, "note": "…"}.`}
 	}
-	if err := apigw.UnknownFields(fields, approvalFields); err != nil {
+	if err := strictjson.UnknownFields(fields, approvalFields); err != nil {
 		return d, err
 	}
 	raw, ok := fields["approved"]
-	if !ok || apigw.IsNull(raw) || json.Unmarshal(raw, &d.Approved) != nil {
+	if !ok || strictjson.IsNull(raw) || json.Unmarshal(raw, &d.Approved) != nil {
 		return d, problem.Invalid(problem.CodeInvalidRequest, "approved", "approved is required and must be true or false (a JSON boolean).")
 	}
-	if d.Note, err = apigw.StringField(fields, "note"); err != nil {
+	if d.Note, err = strictjson.StringField(fields, "note"); err != nil {
 		return d, err
 	}
 	return d, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -204,7 +205,7 @@ func readJSONBody(ev events.APIGatewayV2HTTPRequest, limit int) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := apigw.CheckMembers(body); err != nil {
+	if err := strictjson.CheckMembers(body); err != nil {
 		return nil, err
 	}
 	return body, nil
