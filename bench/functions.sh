@@ -4,4 +4,4 @@
 # requests per first request and per replay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench '^Benchmark(RequestOverhead|RefundAgainstMotoAndSandbox)$' -benchmem -benchtime "${BENCHTIME:-200x}" ./shared/platform/boot/ | grep -v '^{'
+go test -run '^$' -bench '^Benchmark(RequestOverhead|RefundAgainstMotoAndSandbox)$' -benchmem -benchtime "${BENCHTIME:-200x}" ./dev/integration/ | grep -v '^{'

@@ -6,4 +6,4 @@
 # for waiting workflows per id the callback names).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench 'Webhook' -benchmem -benchtime "${BENCHTIME:-200x}" ./shared/platform/boot/ | grep -v '^{'
+go test -run '^$' -bench 'Webhook' -benchmem -benchtime "${BENCHTIME:-200x}" ./dev/integration/ | grep -v '^{'

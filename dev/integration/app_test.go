@@ -1,4 +1,4 @@
-package boot_test
+package integration_test
 
 import (
 	"context"
@@ -354,7 +354,7 @@ func TestRotatedSecretIsPickedUpAfter401(t *testing.T) {
 // TestEventsFixtures invokes each function's real handler with its sample
 // events from events/, as `sam local invoke -e` would.
 func TestEventsFixtures(t *testing.T) {
-	files, err := filepath.Glob("../../../events/*.json")
+	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no events: %v", err)
 	}

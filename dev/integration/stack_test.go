@@ -1,4 +1,4 @@
-package boot_test
+package integration_test
 
 import (
 	"context"
