@@ -31,11 +31,7 @@ func InquiryHandler(ctx context.Context, getenv func(string) string) (*api.Inqui
 // disclosure URL; without it a request through API Gateway uses the API's
 // own address, and a direct invocation must name disclosure_url.
 func BuildInquiry(_ context.Context, getenv func(string) string, opts boot.Options) (*api.Inquiry, error) {
-	b, err := boot.NewBase("inquiry", getenv, opts, config.EnvAPISecretID, config.EnvInquiriesTable)
-	if err != nil {
-		return nil, err
-	}
-	client, err := ottuclient.New(b)
+	b, client, err := ottuclient.NewBase("inquiry", getenv, opts, config.EnvInquiriesTable)
 	if err != nil {
 		return nil, err
 	}

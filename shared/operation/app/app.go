@@ -34,11 +34,7 @@ type Deps struct {
 // operation-status functions need (the API secret and the Tracking-Key
 // table).
 func Build(_ context.Context, function string, getenv func(string) string, opts boot.Options) (*Deps, error) {
-	b, err := boot.NewBase(function, getenv, opts, config.EnvAPISecretID, config.EnvTrackingKeysTable)
-	if err != nil {
-		return nil, err
-	}
-	client, err := ottuclient.New(b)
+	b, client, err := ottuclient.NewBase(function, getenv, opts, config.EnvTrackingKeysTable)
 	if err != nil {
 		return nil, err
 	}

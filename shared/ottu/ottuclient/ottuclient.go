@@ -11,8 +11,23 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
+	"github.com/ottuops/ottu-lambda/shared/platform/config"
 	"github.com/ottuops/ottu-lambda/shared/secrets"
 )
+
+// NewBase is the start of every function that calls Ottu: the Base, with
+// the API secret's id required besides env, and the client on it.
+func NewBase(function string, getenv func(string) string, opts boot.Options, env ...string) (*boot.Base, *ottu.Client, error) {
+	b, err := boot.NewBase(function, getenv, opts, append([]string{config.EnvAPISecretID}, env...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := New(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, client, nil
+}
 
 // New builds the Ottu client on the API secret (OTTU_API_SECRET_ID, which
 // the caller required of b).
