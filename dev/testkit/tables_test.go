@@ -8,8 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	)
+)
 
 func TestCreateTable(t *testing.T) {
 	client := dynamodb.NewFromConfig(SharedMoto(t).AWSConfig())

@@ -38,7 +38,7 @@ func TestFields(t *testing.T) {
 	})
 	for _, tt := range []struct {
 		name, field, want string
-		wantCode        problem.Code
+		wantCode          problem.Code
 	}{
 		{"a string is read", "s", "x", ""},
 		{"null is absent", "n", "", ""},

@@ -193,4 +193,3 @@ func decode(item map[string]types.AttributeValue) (*refundflow.Approval, error) 
 	}
 	return a, nil
 }
-
