@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os/exec"
+	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,6 +54,22 @@ func TestProblemTypes(t *testing.T) {
 		enum := slices.Sorted(slices.Values(codes))
 		if listed := sortedCodes(types); !slices.Equal(enum, listed) {
 			t.Errorf("code enum %v\nx-problem-types %v", enum, listed)
+		}
+	})
+
+	t.Run("every API adapter's codes are checked here", func(t *testing.T) {
+		out, err := exec.Command("go", "list", "../../shared/...").Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		for _, p := range strings.Fields(string(out)) {
+			if path.Base(p) != "api" {
+				continue
+			}
+			name := path.Base(path.Dir(p))
+			if _, ok := adapterCodes[name]; !ok {
+				t.Errorf("%s has no entry in adapterCodes: add its Codes map so its codes are checked against openapi.yaml", p)
+			}
 		}
 	})
 
