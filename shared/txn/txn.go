@@ -113,42 +113,48 @@ type Store interface {
 	FinishWaiter(ctx context.Context, w Waiter, status WaiterStatus, now time.Time) error
 }
 
-// finalStates are states a payment does not leave by itself; a disclosure
-// carrying one outranks a non-final one at the same Ottu timestamp.
+// finalStates are states a payment does not leave by itself; an entry
+// carrying one is never replaced in the current view by a non-final one.
 var finalStates = map[string]bool{
 	"paid": true, "authorized": true, "refunded": true, "canceled": true,
 	"invalided": true, "cod": true, "voided": true,
 }
 
-// OrderKey orders entries for the current view: Ottu's timestamp first
-// (ReceivedAt when Ottu sent none), then final states over the others, then
-// a disclosure over an inquiry answer. The last rule settles the common
-// tie: Ottu discloses the very payload its inquiry answer carries (same
-// timestamp_utc), and the signed push is what the merchant asked to see,
-// whichever of the two is stored first. The store compares these strings
-// in its conditional write, so the rule lives here once.
+// OrderKey orders entries for the current view: a final state first (a
+// final state is never replaced by a non-final one, whatever the
+// timestamps say), then Ottu's timestamp (ReceivedAt when Ottu sent none),
+// then a disclosure over an inquiry answer. The last rule settles the
+// common tie: Ottu discloses the very payload its inquiry answer carries
+// (same timestamp_utc), and the signed push is what the merchant asked to
+// see, whichever of the two is stored first. The store compares these
+// strings in its conditional write, so the rule lives here once.
 //
 // Ottu's signature does not cover timestamp_utc, so a timestamp later than
-// when the entry arrived (beyond MaxClockSkew) is not believed: a replayed
-// old callback with a far-future timestamp must not pin the current view.
+// when the entry arrived is never believed: the time of arrival stands in
+// for it, and a replayed old callback with a future timestamp cannot
+// outrank a newer one.
+//
+// The key starts with "v2#", which sorts after every key of the earlier
+// format (a digit), so a current view written before this rule is replaced
+// by the next entry rather than pinned.
 func OrderKey(e Entry) string {
 	t := e.OttuTimestamp
-	if t.IsZero() || (!e.ReceivedAt.IsZero() && t.After(e.ReceivedAt.Add(MaxClockSkew))) {
+	if t.IsZero() || (!e.ReceivedAt.IsZero() && t.After(e.ReceivedAt)) {
 		t = e.ReceivedAt
 	}
+	final := 0
+	if Final(e.State) {
+		final = 1
+	}
 	rank := 0
-	if finalStates[e.State] {
-		rank = 2
-	}
 	if e.Source == SourceDisclosure {
-		rank++
+		rank = 1
 	}
-	return fmt.Sprintf("%020d#%d", t.UTC().UnixMilli(), rank)
+	return fmt.Sprintf("v2#%d#%020d#%d", final, t.UTC().UnixMilli(), rank)
 }
 
-// MaxClockSkew is how far Ottu's clock may run ahead of ours before its
-// timestamp is not believed.
-const MaxClockSkew = 5 * time.Minute
+// Final reports whether state is one a payment does not leave by itself.
+func Final(state string) bool { return finalStates[state] }
 
 // Digest is the hex SHA-256 of b.
 func Digest(b []byte) string {
