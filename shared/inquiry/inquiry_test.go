@@ -21,9 +21,10 @@ import (
 // memStore is an in-memory txn.Store: entries by digest, the current
 // view by txn.OrderKey, found by session_id or order_no.
 type memStore struct {
-	mu      sync.Mutex
-	entries []txn.Entry
-	waiters []txn.Waiter
+	mu       sync.Mutex
+	entries  []txn.Entry
+	waiters  []txn.Waiter
+	bindings map[string]txn.Identity
 	// fail makes the named method fail.
 	fail map[string]error
 }
@@ -92,6 +93,27 @@ func (m *memStore) Current(ctx context.Context, id string) (*txn.Entry, error) {
 		}
 	}
 	return &best, nil
+}
+
+func (m *memStore) Bind(_ context.Context, session string, id txn.Identity, _ bool) (txn.Identity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bindings == nil {
+		m.bindings = map[string]txn.Identity{}
+	}
+	m.bindings[session] = id
+	return id, nil
+}
+
+func (m *memStore) FirstReceived(_ context.Context, e txn.Entry) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.entries {
+		if x.Digest == e.Digest {
+			return x.ReceivedAt, nil
+		}
+	}
+	return time.Time{}, txn.ErrNotFound
 }
 
 func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {

@@ -7,6 +7,7 @@
 package txn
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,9 +33,13 @@ const (
 
 // Entry is one answer of Ottu's about a transaction.
 type Entry struct {
+	// SessionID is Ottu's session_id: signed in an inquiry answer, a hint
+	// in a callback (Ottu's standard signature leaves it out).
 	SessionID string
-	OrderNo   string
-	Source    Source
+	// OrderNo and ReferenceNumber are the entry's signed identity.
+	OrderNo         string
+	ReferenceNumber string
+	Source          Source
 	// ReceivedAt is when we received it (our clock).
 	ReceivedAt time.Time
 	// OttuTimestamp is Ottu's timestamp_utc; zero when absent.
@@ -50,6 +55,71 @@ type Entry struct {
 	Digest string
 	// ExpiresAt is the entry's TTL (retention after it was received).
 	ExpiresAt time.Time
+	// Conflict is set on a callback whose signed identity disagrees with
+	// the one its session_id is bound to: it says which identity the
+	// session_id is bound to. Such an entry is kept in the history,
+	// flagged, and changes nothing else (not the current view, no waiter).
+	Conflict string
+}
+
+// Identity is what Ottu's signature says an entry is about: its order_no
+// and reference_number (either may be empty).
+type Identity struct {
+	OrderNo         string
+	ReferenceNumber string
+}
+
+// IdentityOf is e's signed identity.
+func IdentityOf(e Entry) Identity {
+	return Identity{OrderNo: e.OrderNo, ReferenceNumber: e.ReferenceNumber}
+}
+
+// Agrees reports whether two identities may name the same transaction:
+// the same order_no, and the same reference_number where both have one.
+func (a Identity) Agrees(b Identity) bool {
+	if a.OrderNo != b.OrderNo {
+		return false
+	}
+	return a.ReferenceNumber == "" || b.ReferenceNumber == "" || a.ReferenceNumber == b.ReferenceNumber
+}
+
+// IsZero reports whether the identity names nothing.
+func (a Identity) IsZero() bool { return a.OrderNo == "" && a.ReferenceNumber == "" }
+
+func (a Identity) String() string {
+	return fmt.Sprintf("order_no %q, reference_number %q", a.OrderNo, a.ReferenceNumber)
+}
+
+// Binder binds a session_id to one signed identity. Bind records id as
+// the session's identity when none is recorded yet, or, with
+// authoritative (Ottu's own authenticated answer: an inquiry or
+// operation), over whatever is recorded; it returns the identity the
+// session is bound to afterwards.
+type Binder interface {
+	Bind(ctx context.Context, sessionID string, id Identity, authoritative bool) (Identity, error)
+}
+
+// File decides how a verified callback is filed, the one rule every
+// receiver of Ottu's signed posts (payment callbacks, operation
+// notifications) applies before storing: its session_id is only a hint,
+// bound on first use to one signed identity. When e names a session_id,
+// it is bound to e's identity unless it is bound already; an entry whose
+// identity disagrees with the bound one gets Conflict set, and is then
+// stored flagged and changes nothing. An entry with no session_id is filed
+// by its signed order_no alone.
+func File(ctx context.Context, b Binder, e *Entry) error {
+	if e.SessionID == "" {
+		return nil
+	}
+	id := IdentityOf(*e)
+	bound, err := b.Bind(ctx, e.SessionID, id, false)
+	if err != nil {
+		return err
+	}
+	if !bound.Agrees(id) {
+		e.Conflict = "session_id " + e.SessionID + " is bound to " + bound.String() + "; this callback is signed for " + id.String()
+	}
+	return nil
 }
 
 // Waiter is a Step Functions task waiting (.waitForTaskToken) for the next
@@ -89,6 +159,8 @@ var (
 
 // Store keeps entries and waiters, found by session_id or order_no.
 //
+// An entry with Conflict set is stored in the history only: the current
+// view never moves to it.
 // Put stores e once per Digest (one conditional write; false when that
 // delivery was stored before) and moves the transaction's current view to e
 // only when OrderKey(e) is greater than the current one's, so a late, older
@@ -104,7 +176,11 @@ var (
 // pending); FinishWaiter sets its final status (or back to pending, so a
 // later delivery retries after a transient failure).
 type Store interface {
+	Binder
 	Put(ctx context.Context, e Entry) (stored bool, err error)
+	// FirstReceived is when the delivery with e's digest was first stored
+	// (ErrNotFound when it is not).
+	FirstReceived(ctx context.Context, e Entry) (time.Time, error)
 	Current(ctx context.Context, id string) (*Entry, error)
 	History(ctx context.Context, id string, limit int) ([]Entry, error)
 	AddWaiter(ctx context.Context, w Waiter) error
@@ -155,6 +231,28 @@ func OrderKey(e Entry) string {
 
 // Final reports whether state is one a payment does not leave by itself.
 func Final(state string) bool { return finalStates[state] }
+
+// WithoutSignature is body (a JSON object) without its top-level
+// "signature": a signature is what lets a holder of the body re-post it,
+// so none is stored, answered or sent on. A body that is not a JSON
+// object is returned as is.
+func WithoutSignature(body json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil || m == nil {
+		return body
+	}
+	if _, ok := m["signature"]; !ok {
+		return body
+	}
+	delete(m, "signature")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return body
+	}
+	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
+}
 
 // Digest is the hex SHA-256 of b.
 func Digest(b []byte) string {

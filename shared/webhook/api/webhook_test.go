@@ -52,6 +52,14 @@ func (d *digestStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 }
 
 func (d *digestStore) Waiters(context.Context, string) ([]txn.Waiter, error) { return nil, nil }
+
+func (d *digestStore) Bind(_ context.Context, _ string, id txn.Identity, _ bool) (txn.Identity, error) {
+	return id, nil
+}
+
+func (d *digestStore) FirstReceived(context.Context, txn.Entry) (time.Time, error) {
+	return time.Time{}, nil
+}
 func (d *digestStore) ClaimWaiter(context.Context, txn.Waiter, time.Time) error {
 	return txn.ErrClaimed
 }
@@ -63,6 +71,10 @@ func (d *digestStore) FinishWaiter(context.Context, txn.Waiter, txn.WaiterStatus
 type noResumer struct{}
 
 func (noResumer) SendTaskSuccess(context.Context, string, []byte) error {
+	return errors.New("no workflow waits in these tests")
+}
+
+func (noResumer) SendTaskFailure(context.Context, string, string, string) error {
 	return errors.New("no workflow waits in these tests")
 }
 
