@@ -26,7 +26,12 @@ const (
 	CodeThrottled problem.Code = "inquiry_throttled"
 )
 
+// CodeDisclosureURLNotAllowed: disclosure_url is neither this stack's own
+// webhook nor on the allow-list.
+const CodeDisclosureURLNotAllowed = problem.CodeDisclosureURLNotAllowed
+
 func init() {
+	problem.Register(CodeDisclosureURLNotAllowed, http.StatusBadRequest, "Ottu may not disclose the transaction to that URL")
 	problem.Register(CodeNotAllowed, http.StatusUnprocessableEntity, "Ottu does not answer an inquiry of this transaction")
 	problem.Register(CodeDisclosureURLMissing, http.StatusBadRequest, "There is no URL to disclose the transaction to")
 	problem.Register(CodeThrottled, http.StatusTooManyRequests, "Ottu's inquiry throttle refused the inquiry")

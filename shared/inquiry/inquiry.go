@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,6 +117,11 @@ type Service struct {
 	// WebhookURL is this stack's own webhook (PUBLIC_BASE_URL +
 	// WebhookPath); empty when PUBLIC_BASE_URL is not set.
 	WebhookURL string
+	// AllowedDisclosureURLs are the other URLs (exactly as written) a
+	// caller may have Ottu disclose a transaction to
+	// (DISCLOSURE_URL_ALLOWLIST): Ottu posts the customer's name, e-mail,
+	// phone and address there, signed.
+	AllowedDisclosureURLs []string
 	// Retention is how long an answer and a waiter are kept (TTL).
 	Retention time.Duration
 	// StoreTimeout bounds each store call, so a hung table costs seconds,
@@ -192,6 +198,7 @@ func (s *Service) check(req *Request) (string, error) {
 	if req.TaskToken != "" {
 		req.Fresh = true
 	}
+	own := s.ownWebhook(*req)
 	if req.DisclosureURL != "" {
 		if err := checkDisclosureURL(req.DisclosureURL); err != nil {
 			return "", err
@@ -200,8 +207,11 @@ func (s *Service) check(req *Request) (string, error) {
 			return "", problem.Invalid(problem.CodeInvalidRequest, "disclosure_url",
 				"disclosure_url is used only with disclose_to_merchant: true; send both, or leave disclosure_url out.")
 		}
+		if req.DisclosureURL != own && !slices.Contains(s.AllowedDisclosureURLs, req.DisclosureURL) {
+			return "", problem.Invalid(CodeDisclosureURLNotAllowed, "disclosure_url",
+				"disclosure_url is neither this stack's own webhook nor on its allow-list: Ottu posts the customer's details there, so only those are accepted. Leave disclosure_url out to use this stack's webhook, or have the stack's DisclosureUrlAllowList parameter name the URL.")
+		}
 	}
-	own := s.ownWebhook(*req)
 	if req.TaskToken != "" {
 		switch {
 		case !req.Disclose:
