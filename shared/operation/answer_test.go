@@ -17,9 +17,9 @@ import (
 type claimOnce struct{ outcome *Outcome }
 
 func (s *claimOnce) Claim(context.Context, Claim) (*Record, error) { return nil, nil }
-func (s *claimOnce) Complete(_ context.Context, o Outcome) error  { s.outcome = &o; return nil }
-func (s *claimOnce) Get(context.Context, string) (*Record, error) { return nil, ErrRecordNotFound }
-func (s *claimOnce) Settle(context.Context, Settlement) error     { return nil }
+func (s *claimOnce) Complete(_ context.Context, o Outcome) error   { s.outcome = &o; return nil }
+func (s *claimOnce) Get(context.Context, string) (*Record, error)  { return nil, ErrRecordNotFound }
+func (s *claimOnce) Settle(context.Context, Settlement) error      { return nil }
 
 // answers answers every operation with resp.
 type answers struct{ resp *ottu.OperationResponse }

@@ -326,7 +326,7 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		LeaseID:     leaseID,
 		Status:      o.status,
 		OttuStatus:  o.ottuStatus,
-		OttuBody:    storable(o.body),
+		OttuBody:    keptFor(storable(o.body), expiresAt),
 		ErrorCode:   string(o.code),
 		Now:         now,
 		LeaseUntil:  leaseUntil,
@@ -393,7 +393,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 	if len(rec.OttuBody) == 0 && view.raw != nil {
 		// No answer of Ottu's was ever recorded: Ottu's view of the child
 		// is the best body to replay.
-		st.OttuStatus, st.OttuBody = inq.StatusCode, storable(view.raw)
+		st.OttuStatus, st.OttuBody = inq.StatusCode, keptFor(storable(view.raw), st.ExpiresAt)
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	err = s.Store.Settle(sctx, st)
@@ -608,6 +608,51 @@ func storable(body json.RawMessage) json.RawMessage {
 		"note":          "Ottu's answer could not be stored as JSON; this is its text as received.",
 	})
 	return marker
+}
+
+// keptFor is what of Ottu's body a record keeps: all of it when the record
+// expires (RECORD_RETENTION_DAYS), and only ids, amounts and states when it
+// never does (an unknown outcome, a v1 success), since Ottu's body can
+// carry the customer's details (txn.customer_email, pg_response, …).
+func keptFor(body json.RawMessage, expiresAt time.Time) json.RawMessage {
+	if !expiresAt.IsZero() || len(body) == 0 {
+		return body
+	}
+	return idsAmountsStates(body)
+}
+
+// The members of Ottu's operation answer (and of its child transaction)
+// that name ids, amounts, states and codes.
+var (
+	keptTop   = []string{"operation", "result", "success", "amount", "currency_code", "reference_number", "tracking_key", "pg_code", "timestamp_utc", "state", "message", "detail", "truncated"}
+	keptChild = []string{"amount", "currency_code", "state", "order_no", "session_id", "reference_number", "operation", "tracking_key"}
+)
+
+// idsAmountsStates keeps of a JSON object body the members above (and of
+// its "txn" the child's); anything else is dropped. A body that is not an
+// object keeps nothing but the fact that it was not.
+func idsAmountsStates(body json.RawMessage) json.RawMessage {
+	var all map[string]json.RawMessage
+	if json.Unmarshal(body, &all) != nil {
+		return json.RawMessage(`{"note":"Ottu's answer was not a JSON object; it is not kept in a record that never expires."}`)
+	}
+	out := pick(all, keptTop)
+	var child map[string]json.RawMessage
+	if raw, ok := all["txn"]; ok && json.Unmarshal(raw, &child) == nil && child != nil {
+		out["txn"], _ = json.Marshal(pick(child, keptChild))
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func pick(m map[string]json.RawMessage, keys []string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func describe(rec *Record) string {

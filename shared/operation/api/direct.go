@@ -22,14 +22,14 @@ import (
 // days, and the body can carry the customer's details. The Tracking-Key
 // record keeps it (GET /operations/{tracking_key}).
 type DirectResult struct {
-	TrackingKey     string          `json:"tracking_key"`
-	Operation       string          `json:"operation"`
-	Result          string          `json:"result"`
-	Replayed        bool            `json:"replayed"`
-	ReferenceNumber *string         `json:"reference_number"`
-	Amount          *string         `json:"amount"`
-	CurrencyCode    *string         `json:"currency_code"`
-	State           *string         `json:"state"`
+	TrackingKey     string  `json:"tracking_key"`
+	Operation       string  `json:"operation"`
+	Result          string  `json:"result"`
+	Replayed        bool    `json:"replayed"`
+	ReferenceNumber *string `json:"reference_number"`
+	Amount          *string `json:"amount"`
+	CurrencyCode    *string `json:"currency_code"`
+	State           *string `json:"state"`
 }
 
 // summarize fills the named members from Ottu's answer; an amount that is

@@ -393,7 +393,9 @@ func nested(depth int) string {
 
 type oneStatus struct{ rec *operation.Record }
 
-func (s oneStatus) Status(context.Context, string, bool) (*operation.Record, error) { return s.rec, nil }
+func (s oneStatus) Status(context.Context, string, bool) (*operation.Record, error) {
+	return s.rec, nil
+}
 
 // TestStatusDirectIsAProjection: the queued-refund poll of the workflow
 // reads ottu_inquiry.state; it gets that and the ids and amounts, never
