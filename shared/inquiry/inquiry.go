@@ -432,7 +432,7 @@ func (s *Service) entryOf(req Request, resp *ottu.InquiryResponse) txn.Entry {
 // another identity is then a conflict. A failure is logged: the callbacks
 // then bind it on first use.
 func (s *Service) bind(ctx context.Context, e txn.Entry) {
-	if e.SessionID == "" {
+	if e.SessionID == "" || txn.IdentityOf(e).IsZero() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())

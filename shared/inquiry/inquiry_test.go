@@ -101,6 +101,9 @@ func (m *memStore) Bind(_ context.Context, session string, id txn.Identity, _ bo
 	if m.bindings == nil {
 		m.bindings = map[string]txn.Identity{}
 	}
+	if id.IsZero() {
+		return m.bindings[session], nil
+	}
 	m.bindings[session] = id
 	return id, nil
 }

@@ -74,13 +74,15 @@ func IdentityOf(e Entry) Identity {
 	return Identity{OrderNo: e.OrderNo, ReferenceNumber: e.ReferenceNumber}
 }
 
-// Agrees reports whether two identities may name the same transaction:
-// the same order_no, and the same reference_number where both have one.
-func (a Identity) Agrees(b Identity) bool {
-	if a.OrderNo != b.OrderNo {
+// Admits reports whether a callback signed for id may be filed under a
+// session bound to a: the same order_no, and, when a has a
+// reference_number, the same one (a binding made without one, from an
+// answer that named none, admits any).
+func (a Identity) Admits(id Identity) bool {
+	if a.OrderNo != id.OrderNo {
 		return false
 	}
-	return a.ReferenceNumber == "" || b.ReferenceNumber == "" || a.ReferenceNumber == b.ReferenceNumber
+	return a.ReferenceNumber == "" || a.ReferenceNumber == id.ReferenceNumber
 }
 
 // IsZero reports whether the identity names nothing.
@@ -94,7 +96,8 @@ func (a Identity) String() string {
 // the session's identity when none is recorded yet, or, with
 // authoritative (Ottu's own authenticated answer: an inquiry or
 // operation), over whatever is recorded; it returns the identity the
-// session is bound to afterwards.
+// session is bound to afterwards (zero when none). A zero id is never
+// recorded: Bind then only reads.
 type Binder interface {
 	Bind(ctx context.Context, sessionID string, id Identity, authoritative bool) (Identity, error)
 }
@@ -116,7 +119,15 @@ func File(ctx context.Context, b Binder, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	if !bound.Agrees(id) {
+	if id.IsZero() {
+		// A callback naming no signed identity binds nothing, and is filed
+		// under a session_id only while none is bound.
+		if !bound.IsZero() {
+			e.Conflict = "session_id " + e.SessionID + " is bound to " + bound.String() + "; this callback is signed for no order_no or reference_number"
+		}
+		return nil
+	}
+	if !bound.Admits(id) {
 		e.Conflict = "session_id " + e.SessionID + " is bound to " + bound.String() + "; this callback is signed for " + id.String()
 	}
 	return nil

@@ -81,7 +81,7 @@ func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 func (m *memStore) Bind(_ context.Context, session string, id txn.Identity, authoritative bool) (txn.Identity, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if bound, ok := m.bindings[session]; ok && !authoritative {
+	if bound, ok := m.bindings[session]; (ok && !authoritative) || id.IsZero() {
 		return bound, nil
 	}
 	m.bindings[session] = id

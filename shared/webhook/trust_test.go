@@ -75,6 +75,20 @@ func TestCallbackFiling(t *testing.T) {
 			t.Errorf("current view names %q", cur.OrderNo)
 		}
 	})
+	t.Run("a callback signed for no order_no or reference_number binds nothing, and is a conflict under a bound session_id", func(t *testing.T) {
+		h := newHarness()
+		bare := signed(t, map[string]any{"amount": "1.000", "currency_code": "KWD", "result": "success", "state": "paid", "session_id": "cb-session-7"})
+		if res, err := h.receive(bare, "application/json"); err != nil || res.Outcome != webhook.Accepted || len(h.store.bindings) != 0 {
+			t.Fatalf("unbound: %+v, %v, bindings %v", res, err, h.store.bindings)
+		}
+		if _, err := h.receive(paid, "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		bare2 := signed(t, map[string]any{"amount": "1.000", "currency_code": "KWD", "result": "success", "state": "refunded", "session_id": "cb-session-7"})
+		if res, err := h.receive(bare2, "application/json"); err != nil || res.Outcome != webhook.Conflict {
+			t.Fatalf("bound: %+v, %v; want a conflict", res, err)
+		}
+	})
 	t.Run("a later callback for the same signed identity is filed normally", func(t *testing.T) {
 		h := newHarness()
 		for _, name := range []string{"attempted.json", "paid.json"} {

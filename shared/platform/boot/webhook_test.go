@@ -213,6 +213,7 @@ func (s *webhookStack) post(body []byte, contentType string) (int, string) {
 // signed is a callback for session signed with the sandbox's key.
 func signed(session, state, ts string) ottu.Fields {
 	f := ottu.Fields{"amount": "5.000", "currency_code": "KWD", "gateway_name": "kpay", "session_id": session,
+		"order_no": session + "-order", "reference_number": "REF-" + session,
 		"state": state, "result": "pending", "timestamp_utc": ts}
 	f["signature"] = ottu.Sign(f, sandboxWebhookKey)
 	return f
@@ -324,7 +325,7 @@ func TestWebhookAgainstMotoAndSandbox(t *testing.T) {
 	}{
 		{name: "a signed form-encoded callback is accepted and stored", body: []byte(func() string {
 			f := signed("wh-form-1", "pending", "2026-11-22 10:00:00")
-			return fmt.Sprintf("amount=5.000&currency_code=KWD&gateway_name=kpay&session_id=wh-form-1&state=pending&result=pending&timestamp_utc=2026-11-22+10%%3A00%%3A00&signature=%s", f["signature"])
+			return fmt.Sprintf("amount=5.000&currency_code=KWD&gateway_name=kpay&order_no=wh-form-1-order&reference_number=REF-wh-form-1&session_id=wh-form-1&state=pending&result=pending&timestamp_utc=2026-11-22+10%%3A00%%3A00&signature=%s", f["signature"])
 		}()), contentType: "application/x-www-form-urlencoded", status: 200, stored: true},
 		{name: "a subscription callback signed by the subscription scheme is accepted and stored", body: func() []byte {
 			f := ottu.Fields{"amount": "12.500", "session_id": "wh-sub-1", "state": "paid", "payment_type": "auto_debit",
@@ -399,8 +400,8 @@ func TestWebhookRequestsPerCallback(t *testing.T) {
 		name string
 		want dynamo.RequestCounts
 	}{
-		{"a first delivery costs two PutItems, one UpdateItem and one Query", dynamo.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 1}},
-		{"a repeated delivery costs two PutItems, one UpdateItem, one Query and one GetItem", dynamo.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 1, GetItem: 1}},
+		{"a first delivery naming session_id and order_no costs two PutItems, one UpdateItem and two Queries", dynamo.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2}},
+		{"a repeated delivery costs the same and one GetItem", dynamo.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2, GetItem: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.dynamo.Reset()

@@ -213,6 +213,13 @@ func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, aut
 	if err := checkID("session_id", sessionID); err != nil {
 		return txn.Identity{}, fmt.Errorf("bind session: %w", err)
 	}
+	if id.IsZero() {
+		got, err := dynamo.ReadItem(ctx, s.client, s.table, key(sessionID, skBinding))
+		if err != nil {
+			return txn.Identity{}, fmt.Errorf("read the session's binding: %w", err)
+		}
+		return decodeBinding(got)
+	}
 	item := key(sessionID, skBinding)
 	for name, v := range map[string]string{attrOrderNo: id.OrderNo, attrReference: id.ReferenceNumber} {
 		if v != "" {
@@ -239,7 +246,15 @@ func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, aut
 			return txn.Identity{}, fmt.Errorf("read the session's binding: %w", errors.Join(err, txn.ErrNotFound))
 		}
 	}
-	d := dynamo.NewDecoder(got, errCorruptItem)
+	return decodeBinding(got)
+}
+
+// decodeBinding reads a binding item; none is the zero identity.
+func decodeBinding(item map[string]types.AttributeValue) (txn.Identity, error) {
+	if item == nil {
+		return txn.Identity{}, nil
+	}
+	d := dynamo.NewDecoder(item, errCorruptItem)
 	bound := txn.Identity{OrderNo: d.String(attrOrderNo), ReferenceNumber: d.String(attrReference)}
 	return bound, d.Err()
 }

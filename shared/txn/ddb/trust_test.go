@@ -26,6 +26,14 @@ func TestBind(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a zero identity only reads the binding", func(t *testing.T) {
+		if got, err := f.store.Bind(ctx, "s-unbound", txn.Identity{}, false); err != nil || !got.IsZero() {
+			t.Fatalf("%+v, %v", got, err)
+		}
+		if got, err := f.store.Bind(ctx, "s-unbound", first, false); err != nil || got != first {
+			t.Fatalf("the zero identity bound the session: %+v, %v", got, err)
+		}
+	})
 	t.Run("Ottu's own answer binds over a binding made by a callback", func(t *testing.T) {
 		if got, err := f.store.Bind(ctx, "s-bind", other, true); err != nil || got != other {
 			t.Fatalf("%+v, %v", got, err)
