@@ -331,3 +331,14 @@ func FuzzParseInquiryBody(f *testing.F) {
 		}
 	})
 }
+
+// TestStoredSignatureIsNeverAnswered: an entry stored before signatures
+// were stripped is still answered without one.
+func TestStoredSignatureIsNeverAnswered(t *testing.T) {
+	e := answered(t).Entry
+	e.Body = json.RawMessage(`{"order_no":"ORDER-1001","signature":"8c46168730120f2c","state":"attempted"}`)
+	b, _ := json.Marshal(viewOfEntry(e))
+	if strings.Contains(string(b), "signature") || !strings.Contains(string(b), `"ottu":{"order_no":"ORDER-1001","state":"attempted"}`) {
+		t.Fatalf("view %s", b)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/dev/testkit/apigwtest"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
@@ -186,6 +187,22 @@ func TestWebhookHTTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an ambiguous callback answers 400 ambiguous_signature and is logged as an attack", func(t *testing.T) {
+		f := ottu.Fields{"amount": "1.000", "currency_code": "KWD", "customer_last_name": "Xorder_noVICTIM-42reference_numberZ",
+			"order_no": "A-1", "reference_number": "R-1", "result": "success", "state": "paid", "session_id": "s-a"}
+		f["signature"] = ottu.Sign(f, webhookKey)
+		b, _ := json.Marshal(f)
+		ev := with(jsonEvent, func(ev *events.APIGatewayV2HTTPRequest) { ev.Body = string(b) })
+		out := &testkit.Buffer{}
+		resp, _ := newWebhook(staticKey{key: webhookKey}, out).HTTP(context.Background(), ev)
+		logs, _ := logLines(t, out.String())
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"ambiguous_signature"`) {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		if len(logs) != 1 || logs[0]["level"] != "ERROR" || logs[0]["attack"] != true || logs[0]["outcome"] != "ambiguous_signature" {
+			t.Errorf("log lines %v", logs)
+		}
+	})
 	t.Run("the same callback delivered again answers 200 duplicate", func(t *testing.T) {
 		h := newWebhook(staticKey{key: webhookKey}, &testkit.Buffer{})
 		for i, want := range []string{`{"status":"accepted"}`, `{"status":"duplicate"}`} {
