@@ -129,6 +129,7 @@ func TestNewUserTrial(t *testing.T) {
 
 	t.Run("the README's inquiry walk works", func(t *testing.T) { inquiryWalk(ctx, t, stack) })
 	t.Run("a workflow waiting for Ottu's disclosure is resumed once", func(t *testing.T) { stepFunctionsWalk(ctx, t, stack) })
+	t.Run("a genuine callback re-filed under another session_id changes nothing and resumes nothing", func(t *testing.T) { refiledCallbackWalk(ctx, t, stack) })
 
 	t.Run("a rejected direct invocation names its error type", func(t *testing.T) {
 		resp, err := http.Post(api+"/2015-03-31/functions/RefundFunction/invocations", "application/json",

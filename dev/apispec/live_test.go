@@ -58,8 +58,9 @@ type liveCase struct {
 	code string
 	// want holds response headers and their values; "*" is any value.
 	want map[string]string
-	// members are top-level members the JSON answer must have.
-	members []string
+	// members are top-level members the JSON answer must have; absent
+	// ones it must not.
+	members, absent []string
 	// setup runs first: faults, a concurrent request, a rotated key.
 	setup func(t *testing.T, l *liveAPI)
 	// direct sends the request as an API Gateway event to this function
@@ -305,8 +306,11 @@ func liveCases() []liveCase {
 			}},
 
 		// POST /inquiry.
-		{name: "an inquiry Ottu answers is a 200 with Ottu's body", path: "/inquiry", body: `{"session_id":"live-inquiry"}`,
-			status: 200, want: map[string]string{"Inquiry-Source": "inquiry"}, members: []string{"state", "signature"}},
+		{name: "an inquiry Ottu answers is a 200 with Ottu's body without its signature", path: "/inquiry", body: `{"session_id":"live-inquiry"}`,
+			status: 200, want: map[string]string{"Inquiry-Source": "inquiry"}, members: []string{"state", "reference_number"}, absent: []string{"signature"}},
+		{name: "a disclosure_url not this stack's nor allow-listed is a 400 disclosure_url_not_allowed", path: "/inquiry",
+			body:   `{"session_id":"live-inquiry","disclose_to_merchant":true,"disclosure_url":"https://collector.example.net/hook"}`,
+			status: 400, code: "disclosure_url_not_allowed"},
 		{name: "the same inquiry at once is a 200 with the stored result", path: "/inquiry", body: `{"order_no":"live-inquiry-order"}`,
 			status: 200, want: map[string]string{"Inquiry-Source": "stored"}, members: []string{"source", "fresh_after", "ottu"}},
 		{name: "the same inquiry with fresh=true asks Ottu", path: "/inquiry?fresh=true", body: `{"session_id":"live-inquiry"}`,
@@ -467,6 +471,11 @@ func (l *liveAPI) check(t *testing.T, tc liveCase) {
 	for _, m := range tc.members {
 		if _, ok := members[m]; !ok {
 			t.Errorf("the answer has no %q member: %s", m, a.body)
+		}
+	}
+	for _, m := range tc.absent {
+		if _, ok := members[m]; ok {
+			t.Errorf("the answer has a %q member: %s", m, a.body)
 		}
 	}
 	problem := strings.HasPrefix(a.header.Get("Content-Type"), "application/problem+json")

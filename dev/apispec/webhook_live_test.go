@@ -46,6 +46,13 @@ func webhookLiveCases() []liveCase {
 	large := liveCallback("live-webhook-large", "paid")
 	large["pad"] = strings.Repeat("x", 256<<10)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	ambiguous := liveCallback("live-webhook-ambiguous", "paid")
+	delete(ambiguous, "signature")
+	ambiguous["customer_last_name"] = "Xorder_noVICTIM-42reference_numberZ"
+	ambiguous["signature"] = ottu.Sign(ambiguous, sandbox.DefaultWebhookKey)
+	// The first callback re-posted under another bound session_id.
+	refiled := liveCallback("live-webhook-1", "attempted")
+	refiled["session_id"] = "live-webhook-form"
 	return []liveCase{
 		{name: "a signed callback is a 200 accepted", path: "/webhooks/ottu", body: jsonOf(liveCallback("live-webhook-1", "attempted")),
 			status: 200, members: []string{"status"}},
@@ -59,6 +66,10 @@ func webhookLiveCases() []liveCase {
 			spec: specSilent, status: 401, code: "invalid_signature"},
 		{name: "a callback over 256 KiB is a 413 body_too_large", path: "/webhooks/ottu", body: jsonOf(large),
 			spec: specSilent, status: 413, code: "body_too_large"},
+		{name: "a genuine callback re-posted under another session_id is a 200 conflict", path: "/webhooks/ottu", body: jsonOf(refiled),
+			status: 200, members: []string{"status"}},
+		{name: "a callback whose signed values re-split into another order_no is a 400 ambiguous_signature", path: "/webhooks/ottu", body: jsonOf(ambiguous),
+			status: 400, code: "ambiguous_signature"},
 		{name: "a body that is not a callback is a 400 invalid_callback", path: "/webhooks/ottu", body: `["live-webhook-list"]`,
 			spec: specRejects, status: 400, code: "invalid_callback"},
 	}

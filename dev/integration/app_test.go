@@ -142,6 +142,10 @@ func TestResponseTable(t *testing.T) {
 			t.Fatalf("setup: %d", resp.StatusCode)
 		}
 		s.deps.Service.Store = forgetful{s.deps.Service.Store, "row-ottu-held"}
+		// Only an answer older than our claim is another operation's status:
+		// this claim is made two minutes later (s.build below restores the
+		// clock).
+		s.deps.Service.Now = func() time.Time { return s.clock.Now().Add(2 * time.Minute) }
 		resp = s.post(ctx, payment.Refund, "row-ottu-held", body(other, "3.000"))
 		s.build("refund")
 		if p := problemOf(t, resp); resp.StatusCode != 422 || p.Code != problem.CodeTrackingKeyReused {

@@ -19,6 +19,9 @@ type execution struct {
 	// history is the execution's events as JSON, for counting and for
 	// failure messages.
 	history string
+	// events is the whole history as JSON: every event's details (task
+	// parameters, outputs), as Step Functions keeps them for 90 days.
+	events string
 }
 
 // runStateMachine creates definition in moto's Step Functions, runs it
@@ -63,5 +66,6 @@ func runStateMachine(ctx context.Context, t *testing.T, cfg aws.Config, definiti
 		types = append(types, string(e.Type))
 	}
 	b, _ := json.Marshal(types)
-	return execution{status: string(out.Status), output: aws.ToString(out.Output), history: string(b)}
+	events, _ := json.Marshal(hist.Events)
+	return execution{status: string(out.Status), output: aws.ToString(out.Output), history: string(b), events: string(events)}
 }

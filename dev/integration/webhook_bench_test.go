@@ -38,6 +38,14 @@ func (s *instantEntries) Put(_ context.Context, e txn.Entry) (bool, error) {
 }
 
 func (s *instantEntries) Waiters(context.Context, string) ([]txn.Waiter, error) { return nil, nil }
+
+func (s *instantEntries) Bind(_ context.Context, _ string, id txn.Identity, _ bool) (txn.Identity, error) {
+	return id, nil
+}
+
+func (s *instantEntries) FirstReceived(context.Context, txn.Entry) (time.Time, error) {
+	return time.Time{}, nil
+}
 func (s *instantEntries) ClaimWaiter(context.Context, txn.Waiter, time.Time) error {
 	return txn.ErrClaimed
 }
@@ -53,6 +61,8 @@ func (instantKey) WebhookKey(context.Context, bool) (string, error) { return san
 type instantResumer struct{}
 
 func (instantResumer) SendTaskSuccess(context.Context, string, []byte) error { return nil }
+
+func (instantResumer) SendTaskFailure(context.Context, string, string, string) error { return nil }
 
 // callbackEvent is a signed callback like the sandbox's, as API Gateway
 // hands it to the function.

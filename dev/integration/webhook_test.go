@@ -212,6 +212,7 @@ func (s *webhookStack) post(body []byte, contentType string) (int, string) {
 // signed is a callback for session signed with the sandbox's key.
 func signed(session, state, ts string) ottu.Fields {
 	f := ottu.Fields{"amount": "5.000", "currency_code": "KWD", "gateway_name": "kpay", "session_id": session,
+		"order_no": session + "-order", "reference_number": "REF-" + session,
 		"state": state, "result": "pending", "timestamp_utc": ts}
 	f["signature"] = ottu.Sign(f, sandboxWebhookKey)
 	return f
@@ -323,7 +324,7 @@ func TestWebhookAgainstMotoAndSandbox(t *testing.T) {
 	}{
 		{name: "a signed form-encoded callback is accepted and stored", body: []byte(func() string {
 			f := signed("wh-form-1", "pending", "2026-11-22 10:00:00")
-			return fmt.Sprintf("amount=5.000&currency_code=KWD&gateway_name=kpay&session_id=wh-form-1&state=pending&result=pending&timestamp_utc=2026-11-22+10%%3A00%%3A00&signature=%s", f["signature"])
+			return fmt.Sprintf("amount=5.000&currency_code=KWD&gateway_name=kpay&order_no=wh-form-1-order&reference_number=REF-wh-form-1&session_id=wh-form-1&state=pending&result=pending&timestamp_utc=2026-11-22+10%%3A00%%3A00&signature=%s", f["signature"])
 		}()), contentType: "application/x-www-form-urlencoded", status: 200, stored: true},
 		{name: "a subscription callback signed by the subscription scheme is accepted and stored", body: func() []byte {
 			f := ottu.Fields{"amount": "12.500", "session_id": "wh-sub-1", "state": "paid", "payment_type": "auto_debit",
@@ -387,19 +388,26 @@ func TestWebhookAgainstMotoAndSandbox(t *testing.T) {
 }
 
 // TestWebhookRequestsPerCallback holds the webhook to its DynamoDB budget:
-// a first delivery is one PutItem, one UpdateItem and one Query per id the
-// callback names (waiting workflows); a repeat the same, its PutItem
-// refused by its condition.
+// a first delivery is two PutItems (the session's binding, the entry), one
+// UpdateItem and one Query per id the callback names (waiting workflows); a
+// repeat the same, its PutItems refused by their conditions, and one
+// GetItem (when it was first received, so it resumes no newer workflow).
 func TestWebhookRequestsPerCallback(t *testing.T) {
 	s := newWebhookStack(t, testkit.SharedMoto(t))
 	body := mustJSON(signed("wh-budget-1", "paid", "2026-11-22 10:00:00"))
-	for _, name := range []string{"first delivery", "repeated delivery"} {
-		t.Run("a "+name+" costs one PutItem, one UpdateItem and one Query", func(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want testkit.RequestCounts
+	}{
+		{"a first delivery naming session_id and order_no costs two PutItems, one UpdateItem and two Queries", testkit.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2}},
+		{"a repeated delivery costs the same and one GetItem", testkit.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2, GetItem: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			s.dynamo.Reset()
 			if status, b := s.post(body, "application/json"); status != 200 {
 				t.Fatalf("%d %s", status, b)
 			}
-			if c := s.dynamo.Counts(); c != (testkit.RequestCounts{PutItem: 1, UpdateItem: 1, Query: 1}) {
+			if c := s.dynamo.Counts(); c != tc.want {
 				t.Errorf("requests %+v", c)
 			}
 		})
@@ -452,16 +460,26 @@ func TestStepFunctionsResumedByDisclosure(t *testing.T) {
 			t.Fatalf("execution %s: %s", run.status, run.history)
 		}
 		var out map[string]any
-		if err := json.Unmarshal([]byte(run.output), &out); err != nil || out["session_id"] != sid || out["state"] != sandbox.StateAttempted || out["signature"] == nil {
-			t.Errorf("output %s, want the signed callback of %s", run.output, sid)
+		if err := json.Unmarshal([]byte(run.output), &out); err != nil || out["session_id"] != sid || out["state"] != sandbox.StateAttempted || out["amount"] == nil || out["reference_number"] == nil {
+			t.Errorf("output %s, want the summary of %s's callback", run.output, sid)
+		}
+	})
+	t.Run("the execution's history holds no customer field, card token, signature or raw Ottu body", func(t *testing.T) {
+		if strings.Count(run.events, `\"order_no\"`) < 2 {
+			t.Fatalf("the history does not show the inquiry's answer and the callback:\n%s", run.events)
+		}
+		for _, leak := range []string{"customer_", "signature", `\"token\"`, `\"ottu\"`, "transactions", "remaining_amount", "gateway_account"} {
+			if strings.Contains(run.events, leak) {
+				t.Errorf("the execution history holds %s:\n%s", leak, run.events)
+			}
 		}
 	})
 	t.Run("the task was resumed once though the callback was delivered twice", func(t *testing.T) {
 		if codes := s.delivered(sid, 2); fmt.Sprint(codes) != "[200 200]" {
 			t.Errorf("the webhook answered %v", codes)
 		}
-		if n := strings.Count(run.history, `"TaskSucceeded"`); n != 1 {
-			t.Errorf("%d TaskSucceeded events, want 1:\n%s", n, run.history)
+		if n := strings.Count(run.history, `"TaskSucceeded"`); n != 2 {
+			t.Errorf("%d TaskSucceeded events, want 2 (the inquiry, and the wait once):\n%s", n, run.history)
 		}
 		if n := strings.Count(s.logs.String(), `"msg":"waiting workflow resumed"`); n != 1 {
 			t.Errorf("%d resumes logged, want 1", n)

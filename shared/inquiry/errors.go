@@ -23,6 +23,10 @@ const (
 	// CodeThrottled: Ottu's inquiry throttle refused the inquiry and no
 	// stored answer could stand in (or ?fresh=true asked Ottu anyway).
 	CodeThrottled problem.Code = "inquiry_throttled"
+	// CodeDisclosureURLNotAllowed: disclosure_url is neither this stack's
+	// own webhook nor on the allow-list (DISCLOSURE_URL_ALLOWLIST), so Ottu
+	// is not asked to post a customer's data there.
+	CodeDisclosureURLNotAllowed problem.Code = "disclosure_url_not_allowed"
 )
 
 // Ottu's inquiry messages, lower-cased (seed 002).

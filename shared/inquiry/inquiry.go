@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ type Ottu interface {
 
 // Store is the part of txn.Store an inquiry uses.
 type Store interface {
+	txn.Binder
 	Put(ctx context.Context, e txn.Entry) (stored bool, err error)
 	History(ctx context.Context, id string, limit int) ([]txn.Entry, error)
 	AddWaiter(ctx context.Context, w txn.Waiter) error
@@ -115,6 +117,11 @@ type Service struct {
 	// WebhookURL is this stack's own webhook (PUBLIC_BASE_URL +
 	// WebhookPath); empty when PUBLIC_BASE_URL is not set.
 	WebhookURL string
+	// AllowedDisclosureURLs are the other URLs (exactly as written) a
+	// caller may have Ottu disclose a transaction to
+	// (DISCLOSURE_URL_ALLOWLIST): Ottu posts the customer's name, e-mail,
+	// phone and address there, signed.
+	AllowedDisclosureURLs []string
 	// Retention is how long an answer and a waiter are kept (TTL).
 	Retention time.Duration
 	// StoreTimeout bounds each store call, so a hung table costs seconds,
@@ -166,6 +173,7 @@ func (s *Service) Inquire(ctx context.Context, req Request) (res *Result, err er
 	}
 	e := s.entryOf(req, resp)
 	res = &Result{Source: txn.SourceInquiry, Entry: e, Waiting: req.TaskToken != ""}
+	s.bind(ctx, e)
 	if err := s.put(ctx, e); err != nil {
 		// Ottu answered; the merchant still gets the answer, and is told
 		// it was not kept.
@@ -190,6 +198,7 @@ func (s *Service) check(req *Request) (string, error) {
 	if req.TaskToken != "" {
 		req.Fresh = true
 	}
+	own := s.ownWebhook(*req)
 	if req.DisclosureURL != "" {
 		if err := checkDisclosureURL(req.DisclosureURL); err != nil {
 			return "", err
@@ -198,8 +207,11 @@ func (s *Service) check(req *Request) (string, error) {
 			return "", problem.Invalid(problem.CodeInvalidRequest, "disclosure_url",
 				"disclosure_url is used only with disclose_to_merchant: true; send both, or leave disclosure_url out.")
 		}
+		if req.DisclosureURL != own && !slices.Contains(s.AllowedDisclosureURLs, req.DisclosureURL) {
+			return "", problem.Invalid(CodeDisclosureURLNotAllowed, "disclosure_url",
+				"disclosure_url is neither this stack's own webhook nor on its allow-list: Ottu posts the customer's details there, so only those are accepted. Leave disclosure_url out to use this stack's webhook, or have the stack's DisclosureUrlAllowList parameter name the URL.")
+		}
 	}
-	own := s.ownWebhook(*req)
 	if req.TaskToken != "" {
 		switch {
 		case !req.Disclose:
@@ -393,24 +405,41 @@ func (s *Service) addWaiter(ctx context.Context, req Request, now time.Time) err
 func (s *Service) entryOf(req Request, resp *ottu.InquiryResponse) txn.Entry {
 	now := s.now()
 	var extra struct {
-		TimestampUTC string `json:"timestamp_utc"`
+		TimestampUTC    string `json:"timestamp_utc"`
+		ReferenceNumber string `json:"reference_number"`
 	}
 	_ = json.Unmarshal(resp.Raw, &extra)
 	e := txn.Entry{
-		SessionID:  first(resp.SessionID, req.SessionID),
-		OrderNo:    first(resp.OrderNo, req.OrderNo),
-		Source:     txn.SourceInquiry,
-		ReceivedAt: now,
-		State:      resp.State,
-		Result:     resp.Result,
-		Body:       resp.Raw,
-		Digest:     s.newDigest(),
-		ExpiresAt:  now.Add(s.retention()),
+		SessionID:       first(resp.SessionID, req.SessionID),
+		OrderNo:         first(resp.OrderNo, req.OrderNo),
+		ReferenceNumber: extra.ReferenceNumber,
+		Source:          txn.SourceInquiry,
+		ReceivedAt:      now,
+		State:           resp.State,
+		Result:          resp.Result,
+		Body:            txn.WithoutSignature(resp.Raw),
+		Digest:          s.newDigest(),
+		ExpiresAt:       now.Add(s.retention()),
 	}
 	if t, err := time.ParseInLocation(timestampLayout, strings.TrimSpace(extra.TimestampUTC), time.UTC); err == nil {
 		e.OttuTimestamp = t
 	}
 	return e
+}
+
+// bind binds the session_id of Ottu's authenticated answer to its signed
+// identity (txn.File): a callback re-posted with this session_id and
+// another identity is then a conflict. A failure is logged: the callbacks
+// then bind it on first use.
+func (s *Service) bind(ctx context.Context, e txn.Entry) {
+	if e.SessionID == "" || txn.IdentityOf(e).IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	defer cancel()
+	if _, err := s.Store.Bind(ctx, e.SessionID, txn.IdentityOf(e), true); err != nil {
+		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "the session's signed identity could not be recorded", slog.String("error", err.Error()))
+	}
 }
 
 func first(a, b string) string {

@@ -21,9 +21,10 @@ import (
 // memStore is an in-memory txn.Store: entries by digest, the current
 // view by txn.OrderKey, found by session_id or order_no.
 type memStore struct {
-	mu      sync.Mutex
-	entries []txn.Entry
-	waiters []txn.Waiter
+	mu       sync.Mutex
+	entries  []txn.Entry
+	waiters  []txn.Waiter
+	bindings map[string]txn.Identity
 	// fail makes the named method fail.
 	fail map[string]error
 }
@@ -92,6 +93,30 @@ func (m *memStore) Current(ctx context.Context, id string) (*txn.Entry, error) {
 		}
 	}
 	return &best, nil
+}
+
+func (m *memStore) Bind(_ context.Context, session string, id txn.Identity, _ bool) (txn.Identity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bindings == nil {
+		m.bindings = map[string]txn.Identity{}
+	}
+	if id.IsZero() {
+		return m.bindings[session], nil
+	}
+	m.bindings[session] = id
+	return id, nil
+}
+
+func (m *memStore) FirstReceived(_ context.Context, e txn.Entry) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.entries {
+		if x.Digest == e.Digest {
+			return x.ReceivedAt, nil
+		}
+	}
+	return time.Time{}, txn.ErrNotFound
 }
 
 func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {
@@ -357,6 +382,7 @@ func TestOttusMessagesBecomeProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
+			f.svc.AllowedDisclosureURLs = []string{"https://shop.example.com/hook"}
 			f.ottu.answer = refusedBy(tc.err)
 			res, err := f.svc.Inquire(context.Background(), Request{SessionID: "sess-1", Disclose: true, DisclosureURL: "https://shop.example.com/hook"})
 			if res != nil {
@@ -384,37 +410,45 @@ func TestDisclosureURL(t *testing.T) {
 	tests := []struct {
 		name       string
 		webhookURL string
+		allowed    []string
 		req        Request
 		sent       string
 		code       problem.Code
 	}{
-		{"the configured webhook is sent when no URL is given", "https://api.example.com/webhooks/ottu",
+		{"the configured webhook is sent when no URL is given", "https://api.example.com/webhooks/ottu", nil,
 			Request{SessionID: "s", Disclose: true}, "https://api.example.com/webhooks/ottu", ""},
-		{"without configuration the API the request came through is used", "",
+		{"without configuration the API the request came through is used", "", nil,
 			Request{SessionID: "s", Disclose: true, APIBaseURL: "https://abc.execute-api.me-south-1.amazonaws.com/prod/"}, "https://abc.execute-api.me-south-1.amazonaws.com/prod/webhooks/ottu", ""},
-		{"the merchant's own URL wins", "https://api.example.com/webhooks/ottu",
+		{"a URL on the allow-list is sent", "https://api.example.com/webhooks/ottu", []string{"https://shop.example.com/ottu?token=abc"},
 			Request{SessionID: "s", Disclose: true, DisclosureURL: "https://shop.example.com/ottu?token=abc"}, "https://shop.example.com/ottu?token=abc", ""},
-		{"plain http is accepted for localhost", "",
-			Request{SessionID: "s", Disclose: true, DisclosureURL: "http://127.0.0.1:3000/webhooks/ottu"}, "http://127.0.0.1:3000/webhooks/ottu", ""},
-		{"with neither a URL nor a webhook of our own it is a 400 disclosure_url_missing", "",
+		{"this stack's own webhook named explicitly is sent", "https://api.example.com/webhooks/ottu", nil,
+			Request{SessionID: "s", Disclose: true, DisclosureURL: "https://api.example.com/webhooks/ottu"}, "https://api.example.com/webhooks/ottu", ""},
+		{"the webhook of the API the request came through is this stack's own", "", nil,
+			Request{SessionID: "s", Disclose: true, DisclosureURL: "http://127.0.0.1:3000/webhooks/ottu", APIBaseURL: "http://127.0.0.1:3000"}, "http://127.0.0.1:3000/webhooks/ottu", ""},
+		{"any other URL is a 400 disclosure_url_not_allowed", "https://api.example.com/webhooks/ottu", []string{"https://shop.example.com/ottu"},
+			Request{SessionID: "s", Disclose: true, DisclosureURL: "https://attacker.example.net/collect"}, "", CodeDisclosureURLNotAllowed},
+		{"an allow-listed URL with another query is another URL", "", []string{"https://shop.example.com/ottu?token=abc"},
+			Request{SessionID: "s", Disclose: true, DisclosureURL: "https://shop.example.com/ottu?token=abc&x=1"}, "", CodeDisclosureURLNotAllowed},
+		{"with neither a URL nor a webhook of our own it is a 400 disclosure_url_missing", "", nil,
 			Request{SessionID: "s", Disclose: true}, "", CodeDisclosureURLMissing},
-		{"plain http elsewhere is a 400", "",
+		{"plain http elsewhere is a 400", "", nil,
 			Request{SessionID: "s", Disclose: true, DisclosureURL: "http://shop.example.com/hook"}, "", problem.CodeInvalidRequest},
-		{"a URL with a password is a 400", "",
+		{"a URL with a password is a 400", "", nil,
 			Request{SessionID: "s", Disclose: true, DisclosureURL: "https://user:hunter2@shop.example.com/hook"}, "", problem.CodeInvalidRequest},
-		{"a host that only starts like a loopback address is not one", "",
+		{"a host that only starts like a loopback address is not one", "", nil,
 			Request{SessionID: "s", Disclose: true, DisclosureURL: "http://127.evil.example/hook"}, "", problem.CodeInvalidRequest},
-		{"a relative URL is a 400", "",
+		{"a relative URL is a 400", "", nil,
 			Request{SessionID: "s", Disclose: true, DisclosureURL: "/webhooks/ottu"}, "", problem.CodeInvalidRequest},
-		{"a URL without disclose_to_merchant is a 400", "",
+		{"a URL without disclose_to_merchant is a 400", "", nil,
 			Request{SessionID: "s", DisclosureURL: "https://shop.example.com/hook"}, "", problem.CodeInvalidRequest},
-		{"no URL is sent without disclosure", "https://api.example.com/webhooks/ottu",
+		{"no URL is sent without disclosure", "https://api.example.com/webhooks/ottu", nil,
 			Request{SessionID: "s"}, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture()
 			f.svc.WebhookURL = tc.webhookURL
+			f.svc.AllowedDisclosureURLs = tc.allowed
 			_, err := f.svc.Inquire(context.Background(), tc.req)
 			if tc.code != "" {
 				p := problemOf(t, err, tc.code)
@@ -488,7 +522,7 @@ func TestTaskTokens(t *testing.T) {
 			}
 			_, err := f.svc.Inquire(ctx, req)
 			var p *problem.Error
-			if !errors.As(err, &p) || (p.Code != problem.CodeInvalidRequest && p.Code != CodeDisclosureURLMissing) || f.ottu.count() != 0 || len(f.store.waiters) != 0 {
+			if !errors.As(err, &p) || !slices.Contains([]problem.Code{problem.CodeInvalidRequest, CodeDisclosureURLMissing, CodeDisclosureURLNotAllowed}, p.Code) || f.ottu.count() != 0 || len(f.store.waiters) != 0 {
 				t.Fatalf("error %v after %d calls and %d waiters", err, f.ottu.count(), len(f.store.waiters))
 			}
 		})

@@ -129,7 +129,7 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 
 	resp, callErr := s.Ottu.Operation(ctx, req.ottuRequest())
 	if callErr == nil {
-		callErr = checkAnswerMatches(req, resp)
+		callErr = checkAnswerMatches(req, resp, start)
 	}
 	outcome := s.outcomeOf(req, resp, callErr)
 	recorded := s.record(ctx, req, leaseID, outcome)
@@ -220,13 +220,21 @@ func (s *Service) outcomeOf(req Request, resp *ottu.OperationResponse, err error
 	}
 	var domainErr *problem.Error
 	if errors.As(err, &domainErr) {
-		if s.NoOttuReplay && domainErr.Code == problem.CodeTrackingKeyReused {
-			// Without Ottu's key replay (v1) an answer naming another
-			// operation or amount answered our own request: money may have
-			// moved, so the key stays held like any unknown outcome.
+		if mismatch := errors.Is(domainErr, errAnswerMismatch); mismatch || (s.NoOttuReplay && domainErr.Code == problem.CodeTrackingKeyReused) {
+			// Ottu's 200 answered our own request with another operation,
+			// amount or transaction (on v1 always: it has no key replay; on
+			// v2 when the answer is not older than our claim, so it is not
+			// an old operation's status). Ottu may have normalized the
+			// amount and done it: money may have moved, so the key stays
+			// held like any unknown outcome, and the answer says so.
 			domainErr.Code = problem.CodeOutcomeUnknown
-			domainErr.Detail = fmt.Sprintf("Ottu answered the %s with another operation or amount (%s), so what it did is unknown: money may already have moved.", req.Operation, describeAnswer(resp))
-			domainErr.Detail += " " + s.retryAdvice(req)
+			domainErr.Detail = fmt.Sprintf("Ottu answered the %s with another operation, amount or transaction (%s), so what it did is unknown: money may already have moved.", req.Operation, describeAnswer(resp))
+			if s.NoOttuReplay {
+				domainErr.Detail += " " + s.retryAdvice(req)
+			} else {
+				domainErr.Detail += fmt.Sprintf(" Check the transaction before anything else (GET /operations/%s?refresh=true asks Ottu read-only, or Ottu's dashboard); do not send it again with a new Tracking-Key, and a retry with this one gets the same answer.", req.TrackingKey)
+				domainErr.RetryAfter = s.leaseGrace()
+			}
 			return outcome{status: StatusUnknown, ottuStatus: resp.StatusCode, body: resp.Raw, code: domainErr.Code, err: domainErr, holdLease: true}
 		}
 		return outcome{status: StatusFailed, ottuStatus: resp.StatusCode, body: resp.Raw, code: domainErr.Code, err: domainErr}
@@ -317,7 +325,7 @@ func (s *Service) record(ctx context.Context, req Request, leaseID string, o out
 		LeaseID:     leaseID,
 		Status:      o.status,
 		OttuStatus:  o.ottuStatus,
-		OttuBody:    storable(o.body),
+		OttuBody:    keptFor(storable(o.body), expiresAt),
 		ErrorCode:   string(o.code),
 		Now:         now,
 		LeaseUntil:  leaseUntil,
@@ -384,7 +392,7 @@ func (s *Service) Status(ctx context.Context, key string, refresh bool) (*Record
 	if len(rec.OttuBody) == 0 && view.raw != nil {
 		// No answer of Ottu's was ever recorded: Ottu's view of the child
 		// is the best body to replay.
-		st.OttuStatus, st.OttuBody = inq.StatusCode, storable(view.raw)
+		st.OttuStatus, st.OttuBody = inq.StatusCode, keptFor(storable(view.raw), st.ExpiresAt)
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	err = s.Store.Settle(sctx, st)
@@ -510,32 +518,60 @@ func referenceOf(body json.RawMessage) string {
 	return v.ReferenceNumber
 }
 
-// checkAnswerMatches guards against a key Ottu already holds for another
-// operation: Ottu then answers that operation's status, whatever we asked.
-func checkAnswerMatches(req Request, resp *ottu.OperationResponse) error {
+// errAnswerMismatch marks an answer of Ottu's that does not match our
+// request and is not known to be older than it: an unknown outcome.
+var errAnswerMismatch = errors.New("ottu's answer does not match the request")
+
+// answerClockSkew is how much older than our claim Ottu's timestamp_utc
+// must be before the answer is taken for an earlier operation's status:
+// Ottu's clock may run behind ours, and calling a fresh operation "reused"
+// would free its key and invite a second one.
+const answerClockSkew = time.Minute
+
+// checkAnswerMatches compares Ottu's 200 answer with our request:
+// operation, amount, and transaction (the child's order_no, where both
+// sides name one). A mismatch is Ottu answering with another
+// operation's status (a key it already holds, tracking_key_reused, nothing
+// new done) only when the answer's timestamp_utc predates our claim;
+// otherwise Ottu may have done our request in its own way (an amount
+// normalized to the currency's decimals, say): errAnswerMismatch, an
+// unknown outcome.
+func checkAnswerMatches(req Request, resp *ottu.OperationResponse, claimed time.Time) error {
 	if !req.Operation.External() || resp == nil {
 		return nil
 	}
-	if resp.Operation != "" && resp.Operation != string(req.Operation) {
-		return reusedAtOttu(req, resp)
-	}
+	mismatch := resp.Operation != "" && resp.Operation != string(req.Operation)
 	if req.Amount != nil && resp.Amount != "" {
 		got, err := decimal.NewFromString(resp.Amount)
-		if err == nil && !got.Equal(*req.Amount) {
-			return reusedAtOttu(req, resp)
-		}
+		mismatch = mismatch || err != nil || !got.Equal(*req.Amount)
 	}
-	return nil
+	// The child transaction has a session_id of its own; its order_no, when
+	// Ottu fills it, is the payment's.
+	if resp.Txn != nil && req.OrderNo != "" && resp.Txn.OrderNo != "" && resp.Txn.OrderNo != req.OrderNo {
+		mismatch = true
+	}
+	if !mismatch {
+		return nil
+	}
+	ts, err := time.ParseInLocation("2006-01-02 15:04:05", strings.TrimSpace(resp.TimestampUTC), time.UTC)
+	if err == nil && ts.Add(answerClockSkew).Before(claimed) {
+		return reusedAtOttu(req, resp)
+	}
+	return &problem.Error{Code: problem.CodeOutcomeUnknown, TrackingKey: req.TrackingKey, Ottu: resp.Raw, Err: errAnswerMismatch}
 }
 
 func describeAnswer(resp *ottu.OperationResponse) string {
-	return fmt.Sprintf("a %s of %s", resp.Operation, resp.Amount)
+	s := fmt.Sprintf("a %s of %s", resp.Operation, resp.Amount)
+	if resp.TimestampUTC != "" {
+		s += " at " + resp.TimestampUTC + " UTC"
+	}
+	return s
 }
 
 func reusedAtOttu(req Request, resp *ottu.OperationResponse) *problem.Error {
 	return &problem.Error{Code: problem.CodeTrackingKeyReused, TrackingKey: req.TrackingKey, Ottu: resp.Raw,
-		Detail: fmt.Sprintf("Ottu already holds Tracking-Key %q for a %s of %s and answered with that operation; nothing new was done. Send a new Tracking-Key.",
-			req.TrackingKey, resp.Operation, resp.Amount)}
+		Detail: fmt.Sprintf("Ottu already holds Tracking-Key %q for a %s of %s done at %s UTC, before this request, and answered with that operation; nothing new was done. Send a new Tracking-Key.",
+			req.TrackingKey, resp.Operation, resp.Amount, resp.TimestampUTC)}
 }
 
 // maxStoredBody keeps a record well inside DynamoDB's 400 KB item limit;
@@ -571,6 +607,51 @@ func storable(body json.RawMessage) json.RawMessage {
 		"note":          "Ottu's answer could not be stored as JSON; this is its text as received.",
 	})
 	return marker
+}
+
+// keptFor is what of Ottu's body a record keeps: all of it when the record
+// expires (RECORD_RETENTION_DAYS), and only ids, amounts and states when it
+// never does (an unknown outcome, a v1 success), since Ottu's body can
+// carry the customer's details (txn.customer_email, pg_response, …).
+func keptFor(body json.RawMessage, expiresAt time.Time) json.RawMessage {
+	if !expiresAt.IsZero() || len(body) == 0 {
+		return body
+	}
+	return idsAmountsStates(body)
+}
+
+// The members of Ottu's operation answer (and of its child transaction)
+// that name ids, amounts, states and codes.
+var (
+	keptTop   = []string{"operation", "result", "success", "amount", "currency_code", "reference_number", "tracking_key", "pg_code", "timestamp_utc", "state", "message", "detail", "truncated"}
+	keptChild = []string{"amount", "currency_code", "state", "order_no", "session_id", "reference_number", "operation", "tracking_key"}
+)
+
+// idsAmountsStates keeps of a JSON object body the members above (and of
+// its "txn" the child's); anything else is dropped. A body that is not an
+// object keeps nothing but the fact that it was not.
+func idsAmountsStates(body json.RawMessage) json.RawMessage {
+	var all map[string]json.RawMessage
+	if json.Unmarshal(body, &all) != nil {
+		return json.RawMessage(`{"note":"Ottu's answer was not a JSON object; it is not kept in a record that never expires."}`)
+	}
+	out := pick(all, keptTop)
+	var child map[string]json.RawMessage
+	if raw, ok := all["txn"]; ok && json.Unmarshal(raw, &child) == nil && child != nil {
+		out["txn"], _ = json.Marshal(pick(child, keptChild))
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func pick(m map[string]json.RawMessage, keys []string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func describe(rec *Record) string {

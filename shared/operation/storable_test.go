@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -48,5 +49,29 @@ func TestStorable(t *testing.T) {
 				t.Fatalf("the stored marker does not keep Ottu's text: %.120s", got)
 			}
 		})
+	}
+}
+
+// TestRecordsThatNeverExpireKeepNoCustomer: a record with no TTL (an
+// unknown outcome, a v1 success) keeps ids, amounts and states of Ottu's
+// answer only; one that expires keeps it whole.
+func TestRecordsThatNeverExpireKeepNoCustomer(t *testing.T) {
+	body := json.RawMessage(`{"amount":"2.000","initiator":{"email":"ops@example.com"},"operation":"refund","pg_response":{"card":"4111"},"reference_number":"R1","result":"success","timestamp_utc":"2023-07-24 09:59:49","txn":{"amount":"2.000","currency_code":"KWD","customer_email":"buyer@example.com","extra":{"note":"x"},"order_no":"","session_id":"s1","state":"refunded"}}`)
+	never := string(keptFor(body, time.Time{}))
+	for _, leak := range []string{"buyer@example.com", "customer_email", "ops@example.com", "pg_response", "4111", "extra"} {
+		if strings.Contains(never, leak) {
+			t.Errorf("a record that never expires keeps %s: %s", leak, never)
+		}
+	}
+	for _, want := range []string{`"amount":"2.000"`, `"reference_number":"R1"`, `"result":"success"`, `"state":"refunded"`, `"currency_code":"KWD"`, `"session_id":"s1"`} {
+		if !strings.Contains(never, want) {
+			t.Errorf("a record that never expires lost %s: %s", want, never)
+		}
+	}
+	if got := keptFor(body, time.Now().Add(time.Hour)); string(got) != string(body) {
+		t.Errorf("a record that expires changed Ottu's body: %s", got)
+	}
+	if got := string(keptFor(json.RawMessage(`{"result":"failed","unparsed_body":"<html>buyer@example.com</html>","truncated":false}`), time.Time{})); strings.Contains(got, "buyer") {
+		t.Errorf("unparsed text kept: %s", got)
 	}
 }

@@ -7,6 +7,7 @@
 package txn
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,9 +33,13 @@ const (
 
 // Entry is one answer of Ottu's about a transaction.
 type Entry struct {
+	// SessionID is Ottu's session_id: signed in an inquiry answer, a hint
+	// in a callback (Ottu's standard signature leaves it out).
 	SessionID string
-	OrderNo   string
-	Source    Source
+	// OrderNo and ReferenceNumber are the entry's signed identity.
+	OrderNo         string
+	ReferenceNumber string
+	Source          Source
 	// ReceivedAt is when we received it (our clock).
 	ReceivedAt time.Time
 	// OttuTimestamp is Ottu's timestamp_utc; zero when absent.
@@ -50,6 +55,82 @@ type Entry struct {
 	Digest string
 	// ExpiresAt is the entry's TTL (retention after it was received).
 	ExpiresAt time.Time
+	// Conflict is set on a callback whose signed identity disagrees with
+	// the one its session_id is bound to: it says which identity the
+	// session_id is bound to. Such an entry is kept in the history,
+	// flagged, and changes nothing else (not the current view, no waiter).
+	Conflict string
+}
+
+// Identity is what Ottu's signature says an entry is about: its order_no
+// and reference_number (either may be empty).
+type Identity struct {
+	OrderNo         string
+	ReferenceNumber string
+}
+
+// IdentityOf is e's signed identity.
+func IdentityOf(e Entry) Identity {
+	return Identity{OrderNo: e.OrderNo, ReferenceNumber: e.ReferenceNumber}
+}
+
+// Admits reports whether a callback signed for id may be filed under a
+// session bound to a: the same order_no, and, when a has a
+// reference_number, the same one (a binding made without one, from an
+// answer that named none, admits any).
+func (a Identity) Admits(id Identity) bool {
+	if a.OrderNo != id.OrderNo {
+		return false
+	}
+	return a.ReferenceNumber == "" || a.ReferenceNumber == id.ReferenceNumber
+}
+
+// IsZero reports whether the identity names nothing.
+func (a Identity) IsZero() bool { return a.OrderNo == "" && a.ReferenceNumber == "" }
+
+func (a Identity) String() string {
+	return fmt.Sprintf("order_no %q, reference_number %q", a.OrderNo, a.ReferenceNumber)
+}
+
+// Binder binds a session_id to one signed identity. Bind records id as
+// the session's identity when none is recorded yet, or, with
+// authoritative (Ottu's own authenticated answer: an inquiry or
+// operation), over whatever is recorded; it returns the identity the
+// session is bound to afterwards (zero when none). A zero id is never
+// recorded: Bind then only reads.
+type Binder interface {
+	Bind(ctx context.Context, sessionID string, id Identity, authoritative bool) (Identity, error)
+}
+
+// File decides how a verified callback is filed, the one rule every
+// receiver of Ottu's signed posts (payment callbacks, operation
+// notifications) applies before storing: its session_id is only a hint,
+// bound on first use to one signed identity. When e names a session_id,
+// it is bound to e's identity unless it is bound already; an entry whose
+// identity disagrees with the bound one gets Conflict set, and is then
+// stored flagged and changes nothing. An entry with no session_id is filed
+// by its signed order_no alone.
+func File(ctx context.Context, b Binder, e *Entry) error {
+	if e.SessionID == "" {
+		return nil
+	}
+	id := IdentityOf(*e)
+	bound, err := b.Bind(ctx, e.SessionID, id, false)
+	if err != nil {
+		return err
+	}
+	if id.IsZero() {
+		// A callback naming no signed identity binds nothing, and is filed
+		// under a session_id only while none is bound.
+		if !bound.IsZero() {
+			e.Conflict = "session_id " + e.SessionID + " is bound to " + bound.String() + "; this callback is signed for no order_no or reference_number"
+		}
+		return nil
+	}
+	if !bound.Admits(id) {
+		e.Conflict = "session_id " + e.SessionID + " is bound to " + bound.String() + "; this callback is signed for " + id.String()
+	}
+	return nil
 }
 
 // Waiter is a Step Functions task waiting (.waitForTaskToken) for the next
@@ -89,6 +170,8 @@ var (
 
 // Store keeps entries and waiters, found by session_id or order_no.
 //
+// An entry with Conflict set is stored in the history only: the current
+// view never moves to it.
 // Put stores e once per Digest (one conditional write; false when that
 // delivery was stored before) and moves the transaction's current view to e
 // only when OrderKey(e) is greater than the current one's, so a late, older
@@ -104,7 +187,11 @@ var (
 // pending); FinishWaiter sets its final status (or back to pending, so a
 // later delivery retries after a transient failure).
 type Store interface {
+	Binder
 	Put(ctx context.Context, e Entry) (stored bool, err error)
+	// FirstReceived is when the delivery with e's digest was first stored
+	// (ErrNotFound when it is not).
+	FirstReceived(ctx context.Context, e Entry) (time.Time, error)
 	Current(ctx context.Context, id string) (*Entry, error)
 	History(ctx context.Context, id string, limit int) ([]Entry, error)
 	AddWaiter(ctx context.Context, w Waiter) error
@@ -113,42 +200,70 @@ type Store interface {
 	FinishWaiter(ctx context.Context, w Waiter, status WaiterStatus, now time.Time) error
 }
 
-// finalStates are states a payment does not leave by itself; a disclosure
-// carrying one outranks a non-final one at the same Ottu timestamp.
+// finalStates are states a payment does not leave by itself; an entry
+// carrying one is never replaced in the current view by a non-final one.
 var finalStates = map[string]bool{
 	"paid": true, "authorized": true, "refunded": true, "canceled": true,
 	"invalided": true, "cod": true, "voided": true,
 }
 
-// OrderKey orders entries for the current view: Ottu's timestamp first
-// (ReceivedAt when Ottu sent none), then final states over the others, then
-// a disclosure over an inquiry answer. The last rule settles the common
-// tie: Ottu discloses the very payload its inquiry answer carries (same
-// timestamp_utc), and the signed push is what the merchant asked to see,
-// whichever of the two is stored first. The store compares these strings
-// in its conditional write, so the rule lives here once.
+// OrderKey orders entries for the current view: a final state first (a
+// final state is never replaced by a non-final one, whatever the
+// timestamps say), then Ottu's timestamp (ReceivedAt when Ottu sent none),
+// then a disclosure over an inquiry answer. The last rule settles the
+// common tie: Ottu discloses the very payload its inquiry answer carries
+// (same timestamp_utc), and the signed push is what the merchant asked to
+// see, whichever of the two is stored first. The store compares these
+// strings in its conditional write, so the rule lives here once.
 //
 // Ottu's signature does not cover timestamp_utc, so a timestamp later than
-// when the entry arrived (beyond MaxClockSkew) is not believed: a replayed
-// old callback with a far-future timestamp must not pin the current view.
+// when the entry arrived is never believed: the time of arrival stands in
+// for it, and a replayed old callback with a future timestamp cannot
+// outrank a newer one.
+//
+// The key starts with "v2#", which sorts after every key of the earlier
+// format (a digit), so a current view written before this rule is replaced
+// by the next entry rather than pinned.
 func OrderKey(e Entry) string {
 	t := e.OttuTimestamp
-	if t.IsZero() || (!e.ReceivedAt.IsZero() && t.After(e.ReceivedAt.Add(MaxClockSkew))) {
+	if t.IsZero() || (!e.ReceivedAt.IsZero() && t.After(e.ReceivedAt)) {
 		t = e.ReceivedAt
 	}
+	final := 0
+	if Final(e.State) {
+		final = 1
+	}
 	rank := 0
-	if finalStates[e.State] {
-		rank = 2
-	}
 	if e.Source == SourceDisclosure {
-		rank++
+		rank = 1
 	}
-	return fmt.Sprintf("%020d#%d", t.UTC().UnixMilli(), rank)
+	return fmt.Sprintf("v2#%d#%020d#%d", final, t.UTC().UnixMilli(), rank)
 }
 
-// MaxClockSkew is how far Ottu's clock may run ahead of ours before its
-// timestamp is not believed.
-const MaxClockSkew = 5 * time.Minute
+// Final reports whether state is one a payment does not leave by itself.
+func Final(state string) bool { return finalStates[state] }
+
+// WithoutSignature is body (a JSON object) without its top-level
+// "signature": a signature is what lets a holder of the body re-post it,
+// so none is stored, answered or sent on. A body that is not a JSON
+// object is returned as is.
+func WithoutSignature(body json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil || m == nil {
+		return body
+	}
+	if _, ok := m["signature"]; !ok {
+		return body
+	}
+	delete(m, "signature")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return body
+	}
+	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
+}
 
 // Digest is the hex SHA-256 of b.
 func Digest(b []byte) string {

@@ -11,7 +11,10 @@ func TestOrderKey(t *testing.T) {
 		name         string
 		older, newer Entry
 	}{
-		{"a later Ottu timestamp is newer", Entry{OttuTimestamp: t0, State: "paid"}, Entry{OttuTimestamp: t0.Add(time.Second), State: "pending"}},
+		{"a later Ottu timestamp is newer", Entry{OttuTimestamp: t0, State: "attempted"}, Entry{OttuTimestamp: t0.Add(time.Second), State: "pending"}},
+		{"a later final state is newer than an earlier final one", Entry{OttuTimestamp: t0, State: "paid"}, Entry{OttuTimestamp: t0.Add(time.Second), State: "refunded"}},
+		{"a final state is never replaced by a later non-final one",
+			Entry{OttuTimestamp: t0.Add(time.Hour), ReceivedAt: t0.Add(time.Hour), State: "attempted", Source: SourceDisclosure}, Entry{OttuTimestamp: t0, ReceivedAt: t0, State: "paid", Source: SourceDisclosure}},
 		{"at the same timestamp a final state is newer", Entry{OttuTimestamp: t0, State: "attempted"}, Entry{OttuTimestamp: t0, State: "paid"}},
 		{"without Ottu's timestamp the time received counts", Entry{ReceivedAt: t0, State: "pending"}, Entry{ReceivedAt: t0.Add(time.Millisecond), State: "pending"}},
 		{"years apart still compare as text", Entry{OttuTimestamp: time.Date(999, 1, 1, 0, 0, 0, 0, time.UTC)}, Entry{OttuTimestamp: t0}},
@@ -25,6 +28,21 @@ func TestOrderKey(t *testing.T) {
 		later := Entry{OttuTimestamp: t0.Add(time.Minute), ReceivedAt: t0.Add(time.Minute), State: "paid", Source: SourceDisclosure}
 		if OrderKey(forged) >= OrderKey(later) {
 			t.Fatalf("a forged future timestamp %s outranks a later real one %s", OrderKey(forged), OrderKey(later))
+		}
+	})
+	t.Run("a timestamp even a minute ahead of arrival is not believed", func(t *testing.T) {
+		// An old attempted callback replayed with timestamp_utc set a
+		// little ahead must not outrank a pending one that arrived since.
+		replayed := Entry{OttuTimestamp: t0.Add(4 * time.Minute), ReceivedAt: t0, State: "attempted", Source: SourceDisclosure}
+		newer := Entry{OttuTimestamp: t0.Add(time.Minute), ReceivedAt: t0.Add(time.Minute), State: "pending", Source: SourceDisclosure}
+		if OrderKey(replayed) >= OrderKey(newer) {
+			t.Fatalf("a timestamp 4 minutes ahead of arrival %s outranks a later real one %s", OrderKey(replayed), OrderKey(newer))
+		}
+	})
+	t.Run("a key of the earlier format is replaced by any new one", func(t *testing.T) {
+		old := "00000001796000000000#3"
+		if k := OrderKey(Entry{ReceivedAt: t0, State: "pending"}); k <= old {
+			t.Fatalf("new key %s does not sort after old-format key %s", k, old)
 		}
 	})
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +42,10 @@ const (
 	CodeWebhookKeyUnavailable problem.Code = "webhook_key_unavailable"
 	// CodeCallbackNotStored: the store failed; the callback was not kept.
 	CodeCallbackNotStored problem.Code = "callback_not_stored"
+	// CodeAmbiguousSignature: the signed values can be re-split into a
+	// body naming another transaction, state or amount with the same
+	// signature; logged as an attack, nothing stored.
+	CodeAmbiguousSignature problem.Code = "ambiguous_signature"
 )
 
 // MaxBodyBytes is the contract's 256 KiB limit on a callback body.
@@ -70,8 +75,12 @@ type Outcome string
 
 // The outcomes.
 const (
-	Accepted          Outcome = "accepted"
-	Duplicate         Outcome = "duplicate"
+	Accepted  Outcome = "accepted"
+	Duplicate Outcome = "duplicate"
+	// Conflict: a verified callback whose signed identity disagrees with
+	// the one its session_id is bound to: stored flagged, nothing changed.
+	Conflict          Outcome = "conflict"
+	Ambiguous         Outcome = "ambiguous_signature"
 	RejectedSignature Outcome = "rejected_signature"
 	Malformed         Outcome = "malformed"
 	TooLarge          Outcome = "too_large"
@@ -85,6 +94,8 @@ func OutcomeOf(err error) Outcome {
 	switch problem.CodeOf(err) {
 	case CodeInvalidSignature:
 		return RejectedSignature
+	case CodeAmbiguousSignature:
+		return Ambiguous
 	case CodeInvalidCallback, problem.CodeInvalidRequest, problem.CodeMethodNotAllowed:
 		return Malformed
 	case problem.CodeBodyTooLarge:
@@ -105,21 +116,37 @@ type KeySource interface {
 
 // Store is the part of txn.Store a delivery uses.
 type Store interface {
+	txn.Binder
 	Put(ctx context.Context, e txn.Entry) (stored bool, err error)
+	FirstReceived(ctx context.Context, e txn.Entry) (time.Time, error)
 	Waiters(ctx context.Context, id string) ([]txn.Waiter, error)
 	ClaimWaiter(ctx context.Context, w txn.Waiter, now time.Time) error
 	FinishWaiter(ctx context.Context, w txn.Waiter, status txn.WaiterStatus, now time.Time) error
 }
 
-// Resumer ends a waiting Step Functions task with output (SendTaskSuccess).
-// It returns an error wrapping ErrTaskGone when Step Functions says the
-// token expired or was already used; any other error is transient.
+// Resumer ends a waiting Step Functions task with output (SendTaskSuccess),
+// or with a failure (SendTaskFailure). It returns an error wrapping
+// ErrTaskGone when Step Functions says the token expired or was already
+// used; any other error is transient.
 type Resumer interface {
 	SendTaskSuccess(ctx context.Context, taskToken string, output []byte) error
+	SendTaskFailure(ctx context.Context, taskToken, errorName, cause string) error
 }
+
+// MaxTaskOutputBytes is Step Functions' limit on a task's output (256 KiB):
+// SendTaskSuccess with more can never succeed.
+const MaxTaskOutputBytes = 256 << 10
+
+// ErrorCallbackTooLarge is the error a waiting task fails with when the
+// callback's output for it exceeds MaxTaskOutputBytes.
+const ErrorCallbackTooLarge = "CallbackTooLarge"
 
 // ErrTaskGone: the task token expired, or its task was already ended.
 var ErrTaskGone = errors.New("the task token has expired or its task was already ended")
+
+// ErrOutputRefused: Step Functions refused the output itself (InvalidOutput:
+// too large, or not JSON); sending it again can never succeed.
+var ErrOutputRefused = errors.New("step functions refused the task output")
 
 // Service receives callbacks. Keys, Store and Resumer are required.
 type Service struct {
@@ -139,6 +166,9 @@ type Result struct {
 	Outcome Outcome
 	Scheme  ottu.Scheme
 	Entry   txn.Entry
+	// Output is what a resumed task receives (TaskOutput): ids, amounts,
+	// states; never customer fields, tokens or the signature.
+	Output []byte
 	// Waiters resumed now, found gone (token expired or used), or left
 	// pending after a failure (a later delivery retries them).
 	Resumed, Gone, Retry int
@@ -164,14 +194,33 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 	if err != nil {
 		return nil, err
 	}
+	if scheme == ottu.SchemeStandard {
+		if field, ambiguous := ottu.AmbiguousStandard(fields); ambiguous {
+			return nil, &problem.Error{Code: CodeAmbiguousSignature,
+				Detail: fmt.Sprintf("The callback's signed values can be split into another callback with the same signature and another %s, so it cannot be trusted and nothing was stored.", field)}
+		}
+	}
 	e, err := s.entry(fields, received)
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Outcome: Accepted, Scheme: scheme, Entry: e, Output: TaskOutput(fields, e)}
+
+	// Filing: the session_id is a hint, bound to one signed identity.
+	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	err = txn.File(sctx, s.Store, &e)
+	cancel()
+	if err != nil {
+		return nil, notStored(err)
+	}
+	res.Entry = e
 
 	// The waiters are listed while the entry is stored: both are needed,
 	// neither depends on the other, and Ottu is waiting.
-	ids := uniqueIDs(e.SessionID, e.OrderNo)
+	var ids []string
+	if e.Conflict == "" {
+		ids = uniqueIDs(e.SessionID, e.OrderNo)
+	}
 	lists := make([]waiterList, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
@@ -181,21 +230,78 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 			lists[i].waiters, lists[i].err = s.Store.Waiters(sctx, id)
 		})
 	}
-	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	sctx, cancel = context.WithTimeout(ctx, s.storeTimeout())
 	stored, err := s.Store.Put(sctx, e)
 	cancel()
 	wg.Wait()
 	if err != nil {
-		return nil, &problem.Error{Code: CodeCallbackNotStored, Err: err,
-			Detail: "The callback could not be stored; nothing was kept. It is accepted when delivered again."}
+		return nil, notStored(err)
 	}
-
-	res := &Result{Outcome: Accepted, Scheme: scheme, Entry: e}
 	if !stored {
 		res.Outcome = Duplicate
 	}
-	s.resumeAll(ctx, e, lists, res)
+	if e.Conflict != "" {
+		res.Outcome = Conflict
+		obs.Logger(ctx).LogAttrs(ctx, slog.LevelWarn, "callback conflicts with its session's signed identity; stored flagged, nothing changed",
+			slog.String("session_id", e.SessionID), slog.String("order_no", e.OrderNo), slog.String("conflict", e.Conflict))
+		return res, nil
+	}
+	first := e.ReceivedAt
+	if !stored {
+		// A repeated delivery resumes only the waiters that were already
+		// waiting when it was first received (a resume that failed then is
+		// retried): an exact replay of an old callback resumes no newer one.
+		sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+		first, err = s.Store.FirstReceived(sctx, e)
+		cancel()
+		if err != nil {
+			res.Retry++
+			obs.Logger(ctx).LogAttrs(ctx, slog.LevelError, "when the callback was first received could not be read; no waiter resumed", slog.String("error", err.Error()))
+			return res, nil
+		}
+	}
+	s.resumeAll(ctx, e, first, lists, res)
 	return res, nil
+}
+
+func notStored(err error) error {
+	return &problem.Error{Code: CodeCallbackNotStored, Err: err,
+		Detail: "The callback could not be stored; nothing was kept. It is accepted when delivered again."}
+}
+
+// TaskOutput is what a waiting Step Functions task is resumed with: the
+// callback's ids, amount, currency, state and result, and when it was
+// received. Step Functions keeps its history 90 days and no retention
+// applies there, so no customer field, token, signature or raw body goes
+// in.
+func TaskOutput(f ottu.Fields, e txn.Entry) []byte {
+	out := map[string]any{
+		"source":           e.Source,
+		"session_id":       nullable(e.SessionID),
+		"order_no":         nullable(e.OrderNo),
+		"reference_number": nullable(e.ReferenceNumber),
+		"state":            nullable(e.State),
+		"result":           nullable(e.Result),
+		"amount":           nullable(textOf(f["amount"])),
+		"currency_code":    nullable(textOf(f["currency_code"])),
+		"received_at":      e.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		"digest":           e.Digest,
+	}
+	if !e.OttuTimestamp.IsZero() {
+		out["ottu_timestamp"] = e.OttuTimestamp.UTC().Format(time.RFC3339)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(out)
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 type waiterList struct {
@@ -320,12 +426,13 @@ func keyUnavailable(err error) error {
 // entry however Ottu encoded it.
 func (s *Service) entry(f ottu.Fields, received time.Time) (txn.Entry, error) {
 	e := txn.Entry{
-		SessionID:  textOf(f["session_id"]),
-		OrderNo:    textOf(f["order_no"]),
-		Source:     txn.SourceDisclosure,
-		ReceivedAt: received,
-		State:      textOf(f["state"]),
-		Result:     textOf(f["result"]),
+		SessionID:       textOf(f["session_id"]),
+		OrderNo:         textOf(f["order_no"]),
+		ReferenceNumber: textOf(f["reference_number"]),
+		Source:          txn.SourceDisclosure,
+		ReceivedAt:      received,
+		State:           textOf(f["state"]),
+		Result:          textOf(f["result"]),
 	}
 	switch {
 	case e.SessionID == "" && e.OrderNo == "":
@@ -336,10 +443,15 @@ func (s *Service) entry(f ottu.Fields, received time.Time) (txn.Entry, error) {
 	if ts, err := time.Parse(ottuTimeLayout, strings.TrimSpace(textOf(f["timestamp_utc"]))); err == nil {
 		e.OttuTimestamp = ts.UTC()
 	}
+	// The signature is what would let anyone holding the body re-post it
+	// (with another session_id, or re-split): it is verified, then
+	// dropped, and never stored, answered or sent on.
+	kept := maps.Clone(f)
+	delete(kept, "signature")
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(f); err != nil {
+	if err := enc.Encode(kept); err != nil {
 		return e, malformed("The callback could not be encoded as JSON.")
 	}
 	e.Body = json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
@@ -367,7 +479,10 @@ func textOf(v any) string {
 // resumeAll resumes each waiter listed for the transaction. Nothing here
 // fails the delivery: the callback is stored, and a waiter that could not
 // be resumed is back to pending for the next delivery.
-func (s *Service) resumeAll(ctx context.Context, e txn.Entry, lists []waiterList, res *Result) {
+//
+// A waiter is resumed only by a callback first received after it
+// registered, naming its order_no when it named one.
+func (s *Service) resumeAll(ctx context.Context, e txn.Entry, first time.Time, lists []waiterList, res *Result) {
 	log := obs.Logger(ctx)
 	seen := map[string]bool{}
 	for _, l := range lists {
@@ -377,6 +492,9 @@ func (s *Service) resumeAll(ctx context.Context, e txn.Entry, lists []waiterList
 			continue
 		}
 		for _, w := range l.waiters {
+			if !w.CreatedAt.Before(first) || (w.OrderNo != "" && w.OrderNo != e.OrderNo) {
+				continue
+			}
 			if id := w.ID(); !seen[id] {
 				seen[id] = true
 				s.resume(ctx, log, e, w, res)
@@ -401,7 +519,18 @@ func (s *Service) resume(ctx context.Context, log *slog.Logger, e txn.Entry, w t
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, orDefault(s.ResumeTimeout, DefaultResumeTimeout))
-	err = s.Resumer.SendTaskSuccess(rctx, w.TaskToken, e.Body)
+	if len(res.Output) > MaxTaskOutputBytes {
+		err = fmt.Errorf("%w: %d bytes", ErrOutputRefused, len(res.Output))
+	} else {
+		err = s.Resumer.SendTaskSuccess(rctx, w.TaskToken, res.Output)
+	}
+	if errors.Is(err, ErrOutputRefused) {
+		// Step Functions would refuse it every time: end the task with a
+		// clear failure instead of retrying on every delivery.
+		log.LogAttrs(ctx, slog.LevelError, "the callback's output cannot resume the waiting workflow; failing its task", slog.String("error", err.Error()))
+		err = s.Resumer.SendTaskFailure(rctx, w.TaskToken, ErrorCallbackTooLarge,
+			fmt.Sprintf("The callback for this transaction was received and stored (GET /transactions/{id}/inquiry shows it), but Step Functions refused it as this task's output (over its %d-byte limit); read the transaction instead of waiting for it.", MaxTaskOutputBytes))
+	}
 	cancel()
 	status := txn.WaiterResumed
 	switch {

@@ -37,11 +37,12 @@ func fixture(t testing.TB, name string) []byte {
 // memStore is txn.Store's rules in memory: one entry per digest, the
 // current view by OrderKey, waiters claimed once.
 type memStore struct {
-	mu      sync.Mutex
-	entries map[string]txn.Entry
-	current map[string]txn.Entry
-	waiters map[string]*memWaiter
-	failPut error
+	mu       sync.Mutex
+	bindings map[string]txn.Identity
+	entries  map[string]txn.Entry
+	current  map[string]txn.Entry
+	waiters  map[string]*memWaiter
+	failPut  error
 	// failListing fails Waiters.
 	failListing error
 }
@@ -52,7 +53,7 @@ type memWaiter struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{entries: map[string]txn.Entry{}, current: map[string]txn.Entry{}, waiters: map[string]*memWaiter{}}
+	return &memStore{bindings: map[string]txn.Identity{}, entries: map[string]txn.Entry{}, current: map[string]txn.Entry{}, waiters: map[string]*memWaiter{}}
 }
 
 func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
@@ -69,10 +70,32 @@ func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 	if id == "" {
 		id = e.OrderNo
 	}
+	if e.Conflict != "" {
+		return !dup, nil
+	}
 	if cur, ok := m.current[id]; !ok || txn.OrderKey(cur) < txn.OrderKey(e) {
 		m.current[id] = e
 	}
 	return !dup, nil
+}
+
+func (m *memStore) Bind(_ context.Context, session string, id txn.Identity, authoritative bool) (txn.Identity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if bound, ok := m.bindings[session]; (ok && !authoritative) || id.IsZero() {
+		return bound, nil
+	}
+	m.bindings[session] = id
+	return id, nil
+}
+
+func (m *memStore) FirstReceived(_ context.Context, e txn.Entry) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if first, ok := m.entries[e.Digest]; ok {
+		return first.ReceivedAt, nil
+	}
+	return time.Time{}, txn.ErrNotFound
 }
 
 func (m *memStore) Waiters(_ context.Context, id string) ([]txn.Waiter, error) {
@@ -157,14 +180,15 @@ func (k *keys) WebhookKey(_ context.Context, refresh bool) (string, error) {
 
 // resumer records SendTaskSuccess calls; errs answers by token.
 type resumer struct {
-	mu    sync.Mutex
-	sent  map[string][][]byte
-	errs  map[string]error
-	delay time.Duration
+	mu     sync.Mutex
+	failed map[string]string
+	sent   map[string][][]byte
+	errs   map[string]error
+	delay  time.Duration
 }
 
 func newResumer() *resumer {
-	return &resumer{sent: map[string][][]byte{}, errs: map[string]error{}}
+	return &resumer{failed: map[string]string{}, sent: map[string][][]byte{}, errs: map[string]error{}}
 }
 
 func (r *resumer) SendTaskSuccess(_ context.Context, token string, output []byte) error {
@@ -175,6 +199,13 @@ func (r *resumer) SendTaskSuccess(_ context.Context, token string, output []byte
 		return err
 	}
 	r.sent[token] = append(r.sent[token], output)
+	return nil
+}
+
+func (r *resumer) SendTaskFailure(_ context.Context, token, errorName, _ string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed[token] = errorName
 	return nil
 }
 

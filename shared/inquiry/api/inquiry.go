@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
@@ -68,8 +69,13 @@ type InquiryView struct {
 	StoredSource txn.Source `json:"stored_source,omitempty"`
 	SessionID    *string    `json:"session_id"`
 	OrderNo      *string    `json:"order_no"`
-	State        *string    `json:"state"`
-	Result       *string    `json:"result"`
+	// ReferenceNumber is Ottu's reference_number (signed in a callback).
+	ReferenceNumber *string `json:"reference_number,omitempty"`
+	// Conflict is set on a callback whose signed identity disagrees with
+	// the one its session_id is bound to: it changed nothing.
+	Conflict string  `json:"conflict,omitempty"`
+	State    *string `json:"state"`
+	Result   *string `json:"result"`
 	// ReceivedAt is when this stack received the answer (RFC 3339).
 	ReceivedAt string `json:"received_at"`
 	// OttuTimestamp is Ottu's timestamp_utc of the answer, in RFC 3339.
@@ -85,21 +91,29 @@ type InquiryView struct {
 	// Waiting is true (direct invocation only) when the task token waits
 	// for Ottu's disclosure.
 	Waiting bool `json:"waiting,omitempty"`
-	// Ottu is Ottu's body, unchanged.
-	Ottu    json.RawMessage `json:"ottu"`
+	// Amount and CurrencyCode (direct invocation only) are Ottu's, read
+	// from its body, which a direct invocation does not return.
+	Amount       *string `json:"amount,omitempty"`
+	CurrencyCode *string `json:"currency_code,omitempty"`
+	// Ottu is Ottu's body without its signature; left out of a direct
+	// invocation's answer (it holds the customer's details, and Step
+	// Functions keeps task outputs in its history).
+	Ottu    json.RawMessage `json:"ottu,omitempty"`
 	History *[]InquiryView  `json:"history,omitempty"`
 }
 
 // viewOfEntry is the JSON form of a stored entry.
 func viewOfEntry(e txn.Entry) InquiryView {
 	v := InquiryView{
-		Source:     e.Source,
-		SessionID:  apigw.Nullable(e.SessionID),
-		OrderNo:    apigw.Nullable(e.OrderNo),
-		State:      apigw.Nullable(e.State),
-		Result:     apigw.Nullable(e.Result),
-		ReceivedAt: e.ReceivedAt.UTC().Format(time.RFC3339Nano),
-		Ottu:       e.Body,
+		Source:          e.Source,
+		SessionID:       apigw.Nullable(e.SessionID),
+		OrderNo:         apigw.Nullable(e.OrderNo),
+		State:           apigw.Nullable(e.State),
+		Result:          apigw.Nullable(e.Result),
+		ReceivedAt:      e.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		Ottu:            txn.WithoutSignature(e.Body),
+		ReferenceNumber: apigw.Nullable(e.ReferenceNumber),
+		Conflict:        e.Conflict,
 	}
 	if !e.OttuTimestamp.IsZero() {
 		v.OttuTimestamp = apigw.Nullable(e.OttuTimestamp.UTC().Format(time.RFC3339))
@@ -208,6 +222,17 @@ func (h *Inquiry) Direct(ctx context.Context, payload json.RawMessage) (*Inquiry
 	}
 	logResult(ctx, log, res)
 	v := viewOfResult(res)
+	var money struct {
+		Amount       json.RawMessage `json:"amount"`
+		CurrencyCode string          `json:"currency_code"`
+	}
+	if json.Unmarshal(v.Ottu, &money) == nil {
+		if d, ok, err := amount.ParseJSON(money.Amount); ok && err == nil {
+			v.Amount = apigw.Nullable(amount.Format(d))
+		}
+		v.CurrencyCode = apigw.Nullable(money.CurrencyCode)
+	}
+	v.Ottu = nil // Step Functions gets ids, amounts and states only.
 	v.Waiting = res.Waiting
 	if res.Unstored {
 		v.ResultStored = new(bool)

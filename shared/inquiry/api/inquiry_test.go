@@ -213,8 +213,25 @@ func TestInquiryDirect(t *testing.T) {
 			t.Fatalf("request %+v", svc.got[0])
 		}
 		v := out.(*InquiryView)
-		if v.Source != txn.SourceInquiry || !v.Waiting || v.ResultStored != nil || *v.State != "attempted" || len(v.Ottu) == 0 || v.FreshAfter != nil {
+		if v.Source != txn.SourceInquiry || !v.Waiting || v.ResultStored != nil || *v.State != "attempted" || v.FreshAfter != nil {
 			t.Fatalf("view %+v", v)
+		}
+	})
+	t.Run("the answer a workflow gets holds ids, amounts and states, never Ottu's body or the customer", func(t *testing.T) {
+		res := answered(t)
+		res.Entry.Body = json.RawMessage(`{"amount":"5.000","currency_code":"KWD","customer_email":"buyer@example.com","customer_phone":"+96550000000","order_no":"ORDER-1001","signature":"abc123","state":"attempted","token":{"token":"card-token-9"}}`)
+		out, err := (&Inquiry{Service: &recordingInquirer{res: res}}).Direct(context.Background(), json.RawMessage(`{"session_id":"s"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(out)
+		for _, leak := range []string{`"ottu"`, "customer", "buyer@example.com", "signature", "card-token-9"} {
+			if strings.Contains(string(b), leak) {
+				t.Errorf("the direct answer holds %s: %s", leak, b)
+			}
+		}
+		if out.Amount == nil || *out.Amount != "5.000" || out.CurrencyCode == nil || *out.CurrencyCode != "KWD" || *out.OrderNo != "ORDER-1001" {
+			t.Errorf("the direct answer lost the ids or the amount: %s", b)
 		}
 	})
 	t.Run("an answer that could not be stored says result_stored false", func(t *testing.T) {
@@ -313,4 +330,15 @@ func FuzzParseInquiryBody(f *testing.F) {
 			t.Fatalf("task token of %d bytes accepted", len(req.TaskToken))
 		}
 	})
+}
+
+// TestStoredSignatureIsNeverAnswered: an entry stored before signatures
+// were stripped is still answered without one.
+func TestStoredSignatureIsNeverAnswered(t *testing.T) {
+	e := answered(t).Entry
+	e.Body = json.RawMessage(`{"order_no":"ORDER-1001","signature":"8c46168730120f2c","state":"attempted"}`)
+	b, _ := json.Marshal(viewOfEntry(e))
+	if strings.Contains(string(b), "signature") || !strings.Contains(string(b), `"ottu":{"order_no":"ORDER-1001","state":"attempted"}`) {
+		t.Fatalf("view %s", b)
+	}
 }

@@ -38,11 +38,12 @@ func BuildInquiry(_ context.Context, getenv func(string) string, opts boot.Optio
 	cfg := b.Config
 	metrics := b.Metrics()
 	svc := &inquiry.Service{
-		Ottu:      client,
-		Store:     ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable),
-		Retention: cfg.RecordRetention(),
-		Now:       b.Now,
-		Logger:    func(ctx context.Context) *slog.Logger { return obs.Logger(ctx) },
+		Ottu:                  client,
+		Store:                 ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable),
+		Retention:             cfg.RecordRetention(),
+		AllowedDisclosureURLs: cfg.DisclosureURLAllowList,
+		Now:                   b.Now,
+		Logger:                func(ctx context.Context) *slog.Logger { return obs.Logger(ctx) },
 		Observe: func(_ context.Context, outcome string, d time.Duration) {
 			metrics.Count("Inquiry_"+outcome, 1)
 			metrics.Duration("InquiryDuration", d)

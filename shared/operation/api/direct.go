@@ -13,27 +13,28 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
-// DirectResult is what a direct invocation returns on success. Besides
-// Ottu's body it names, always present (null when Ottu's answer has none),
-// what a workflow reads from it, so that no state depends on a path that
-// may be missing: Ottu's reference number, the amount Ottu operated on,
-// the currency and the child transaction's state (refunded,
-// refund_queued, …).
+// DirectResult is what a direct invocation returns on success: ids,
+// amounts and states only, always present (null when Ottu's answer has
+// none), so that no state depends on a path that may be missing: Ottu's
+// reference number, the amount Ottu operated on, the currency and the
+// child transaction's state (refunded, refund_queued, …). Ottu's body is
+// not returned: Step Functions keeps task outputs in its history for 90
+// days, and the body can carry the customer's details. The Tracking-Key
+// record keeps it (GET /operations/{tracking_key}).
 type DirectResult struct {
-	TrackingKey     string          `json:"tracking_key"`
-	Operation       string          `json:"operation"`
-	Result          string          `json:"result"`
-	Replayed        bool            `json:"replayed"`
-	ReferenceNumber *string         `json:"reference_number"`
-	Amount          *string         `json:"amount"`
-	CurrencyCode    *string         `json:"currency_code"`
-	State           *string         `json:"state"`
-	Ottu            json.RawMessage `json:"ottu"`
+	TrackingKey     string  `json:"tracking_key"`
+	Operation       string  `json:"operation"`
+	Result          string  `json:"result"`
+	Replayed        bool    `json:"replayed"`
+	ReferenceNumber *string `json:"reference_number"`
+	Amount          *string `json:"amount"`
+	CurrencyCode    *string `json:"currency_code"`
+	State           *string `json:"state"`
 }
 
 // summarize fills the named members from Ottu's answer; an amount that is
 // not a decimal amount stays null.
-func (r *DirectResult) summarize() {
+func (r *DirectResult) summarize(ottuBody json.RawMessage) {
 	var body struct {
 		ReferenceNumber string          `json:"reference_number"`
 		Amount          json.RawMessage `json:"amount"`
@@ -42,7 +43,7 @@ func (r *DirectResult) summarize() {
 			State        string `json:"state"`
 		} `json:"txn"`
 	}
-	if json.Unmarshal(r.Ottu, &body) != nil {
+	if json.Unmarshal(ottuBody, &body) != nil {
 		return
 	}
 	r.ReferenceNumber, r.CurrencyCode, r.State = apigw.Nullable(body.ReferenceNumber), apigw.Nullable(body.Txn.CurrencyCode), apigw.Nullable(body.Txn.State)
@@ -84,8 +85,7 @@ func (h *Operation) Direct(ctx context.Context, payload json.RawMessage) (*Direc
 		Operation:   string(res.Operation),
 		Result:      res.OttuResult,
 		Replayed:    res.Replayed,
-		Ottu:        res.Body,
 	}
-	out.summarize()
+	out.summarize(res.Body)
 	return out, nil
 }

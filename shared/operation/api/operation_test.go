@@ -332,7 +332,7 @@ func TestDirectInvocation(t *testing.T) {
 					t.Fatal(err)
 				}
 				res := out.(*DirectResult)
-				if res.TrackingKey != "exec-42-refund" || res.Operation != "refund" || res.Result != "success" || string(res.Ottu) != ottuRefundBody {
+				if res.TrackingKey != "exec-42-refund" || res.Operation != "refund" || res.Result != "success" || res.Amount == nil || *res.Amount != "2.500" {
 					t.Fatalf("result %+v", res)
 				}
 				return
@@ -352,6 +352,31 @@ func TestDirectInvocation(t *testing.T) {
 	}
 }
 
+// TestDirectResultHoldsNoOttuBody: what a refund workflow's task gets is
+// ids, amounts and states: Step Functions keeps it 90 days, so Ottu's body
+// (which can carry the customer's e-mail) is left out.
+func TestDirectResultHoldsNoOttuBody(t *testing.T) {
+	exec := okExecutor()
+	exec.res.Body = json.RawMessage(`{"amount":"2.500","operation":"refund","reference_number":"R1","result":"success","txn":{"currency_code":"KWD","customer_email":"buyer@example.com","state":"refunded","extra":{"token":"t"}}}`)
+	out, err := (&Operation{Op: payment.Refund, Service: exec}).Invoke(context.Background(), json.RawMessage(`{"session_id":"s","amount":"2.500","tracking_key":"exec-42-refund"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(out)
+	var got map[string]any
+	_ = json.Unmarshal(b, &got)
+	for _, want := range []string{"tracking_key", "operation", "result", "replayed", "reference_number", "amount", "currency_code", "state"} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("the refund workflow reads %s, and it is missing: %s", want, b)
+		}
+	}
+	for _, leak := range []string{`"ottu"`, "customer_email", "buyer@example.com", `"txn"`, `"token"`} {
+		if strings.Contains(string(b), leak) {
+			t.Errorf("the direct result holds %s: %s", leak, b)
+		}
+	}
+}
+
 func mustJSON(t *testing.T, v any) json.RawMessage {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -364,4 +389,34 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 // nested is a JSON object nested depth levels deep: {"a":{"a":{}}} is 3.
 func nested(depth int) string {
 	return strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat(`}`, depth-1)
+}
+
+type oneStatus struct{ rec *operation.Record }
+
+func (s oneStatus) Status(context.Context, string, bool) (*operation.Record, error) {
+	return s.rec, nil
+}
+
+// TestStatusDirectIsAProjection: the queued-refund poll of the workflow
+// reads ottu_inquiry.state; it gets that and the ids and amounts, never
+// Ottu's bodies.
+func TestStatusDirectIsAProjection(t *testing.T) {
+	rec := &operation.Record{TrackingKey: "k", Operation: "refund", SessionID: "s", Amount: "2.500", Status: operation.StatusSucceeded,
+		OttuBody: json.RawMessage(`{"result":"queued","txn":{"customer_email":"buyer@example.com"}}`),
+		Inquiry:  json.RawMessage(`{"state":"refunded","amount":"2.500","tracking_key":"k","customer_email":"buyer@example.com","extra":{"x":1}}`)}
+	out, err := (&OperationStatus{Service: oneStatus{rec}}).Invoke(context.Background(), json.RawMessage(`{"tracking_key":"k","refresh":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(out)
+	if strings.Contains(string(b), "buyer@example.com") || strings.Contains(string(b), `"extra"`) || !strings.Contains(string(b), `"ottu_inquiry":{"amount":"2.500","state":"refunded","tracking_key":"k"}`) {
+		t.Fatalf("direct status answer %s", b)
+	}
+	t.Run("a refresh that found no child stays null", func(t *testing.T) {
+		rec.Inquiry = json.RawMessage("null")
+		out, _ := (&OperationStatus{Service: oneStatus{rec}}).Invoke(context.Background(), json.RawMessage(`{"tracking_key":"k","refresh":true}`))
+		if b, _ := json.Marshal(out); !strings.Contains(string(b), `"ottu_inquiry":null`) {
+			t.Fatalf("%s", b)
+		}
+	})
 }

@@ -76,7 +76,32 @@ func (h *OperationStatus) Direct(ctx context.Context, payload json.RawMessage) (
 		return nil, Codes.Typed(err)
 	}
 	view := viewOf(rec)
+	// A workflow gets ids, amounts and states only (Step Functions keeps
+	// them 90 days): not Ottu's bodies, which can carry the customer.
+	view.Ottu = json.RawMessage("null")
+	view.OttuInquiry = projectChild(view.OttuInquiry)
 	return &view, nil
+}
+
+// projectChild keeps, of Ottu's view of a child transaction, what a
+// workflow reads: its operation, state, amount, currency, reference number
+// and Tracking-Key; null stays null.
+func projectChild(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return raw
+	}
+	var all map[string]json.RawMessage
+	if json.Unmarshal(raw, &all) != nil {
+		return json.RawMessage("null")
+	}
+	kept := map[string]json.RawMessage{}
+	for _, k := range []string{"operation", "state", "amount", "currency_code", "reference_number", "tracking_key"} {
+		if v, ok := all[k]; ok {
+			kept[k] = v
+		}
+	}
+	b, _ := json.Marshal(kept)
+	return b
 }
 
 // HTTP handles GET /operations/{tracking_key}.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,6 +33,9 @@ const (
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvMetricsNamespace    = "METRICS_NAMESPACE"
 	EnvPublicBaseURL       = "PUBLIC_BASE_URL"
+	// EnvDisclosureURLAllowList: comma-separated URLs, besides this
+	// stack's own webhook, an inquiry may have Ottu disclose to.
+	EnvDisclosureURLAllowList = "DISCLOSURE_URL_ALLOWLIST"
 	// EnvRefundStateMachineARN is the refund workflow's state machine (the
 	// refund-workflow and refund-approval functions).
 	EnvRefundStateMachineARN = "REFUND_STATE_MACHINE_ARN"
@@ -76,6 +80,9 @@ type Config struct {
 	// PublicBaseURL is the API's own public URL, for the webhook URL sent
 	// to Ottu with disclose_to_merchant.
 	PublicBaseURL string
+	// DisclosureURLAllowList are the URLs besides this stack's own webhook
+	// that Ottu may be asked to disclose a transaction to.
+	DisclosureURLAllowList []string
 	// RefundStateMachineARN and RefundApprovalsTable are the refund
 	// workflow's state machine and approvals table.
 	RefundStateMachineARN string
@@ -93,22 +100,23 @@ func (c Config) RecordRetention() time.Duration {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		APISecretID:           r.secretID(EnvAPISecretID),
-		WebhookSecretID:       r.secretID(EnvWebhookSecretID),
-		BaseURL:               r.baseURL(EnvBaseURL),
-		APIVersion:            r.apiVersion(),
-		TrackingKeysTable:     r.table(EnvTrackingKeysTable),
-		InquiriesTable:        r.table(EnvInquiriesTable),
-		RecordRetentionDays:   int(r.integer(EnvRecordRetentionDays, DefaultRecordRetentionDays, 1, 3650, "days")),
-		DeadlineMargin:        r.duration(EnvDeadlineMargin, DefaultDeadlineMargin, 100*time.Millisecond, time.Minute),
-		LeaseGrace:            r.duration(EnvLeaseGrace, DefaultLeaseGrace, time.Second, time.Hour),
-		SecretsCacheTTL:       r.duration(EnvSecretsCacheTTL, DefaultSecretsCacheTTL, time.Second, 24*time.Hour),
-		MaxBodyBytes:          r.integer(EnvMaxBodyBytes, DefaultMaxBodyBytes, 1<<10, 6<<20, "bytes"),
-		LogLevel:              r.logLevel(),
-		MetricsNamespace:      r.namespace(),
-		PublicBaseURL:         r.baseURL(EnvPublicBaseURL),
-		RefundStateMachineARN: r.stateMachineARN(EnvRefundStateMachineARN),
-		RefundApprovalsTable:  r.table(EnvRefundApprovalsTable),
+		APISecretID:            r.secretID(EnvAPISecretID),
+		WebhookSecretID:        r.secretID(EnvWebhookSecretID),
+		BaseURL:                r.baseURL(EnvBaseURL),
+		APIVersion:             r.apiVersion(),
+		TrackingKeysTable:      r.table(EnvTrackingKeysTable),
+		InquiriesTable:         r.table(EnvInquiriesTable),
+		RecordRetentionDays:    int(r.integer(EnvRecordRetentionDays, DefaultRecordRetentionDays, 1, 3650, "days")),
+		DeadlineMargin:         r.duration(EnvDeadlineMargin, DefaultDeadlineMargin, 100*time.Millisecond, time.Minute),
+		LeaseGrace:             r.duration(EnvLeaseGrace, DefaultLeaseGrace, time.Second, time.Hour),
+		SecretsCacheTTL:        r.duration(EnvSecretsCacheTTL, DefaultSecretsCacheTTL, time.Second, 24*time.Hour),
+		MaxBodyBytes:           r.integer(EnvMaxBodyBytes, DefaultMaxBodyBytes, 1<<10, 6<<20, "bytes"),
+		LogLevel:               r.logLevel(),
+		MetricsNamespace:       r.namespace(),
+		PublicBaseURL:          r.baseURL(EnvPublicBaseURL),
+		DisclosureURLAllowList: r.urlList(EnvDisclosureURLAllowList),
+		RefundStateMachineARN:  r.stateMachineARN(EnvRefundStateMachineARN),
+		RefundApprovalsTable:   r.table(EnvRefundApprovalsTable),
 	}
 	if len(r.problems) > 0 {
 		return c, fmt.Errorf("invalid settings: %s", strings.Join(r.problems, "; "))
@@ -133,6 +141,7 @@ func (c Config) Require(names ...string) error {
 	defaulted := []string{
 		EnvAPIVersion, EnvRecordRetentionDays, EnvDeadlineMargin, EnvLeaseGrace,
 		EnvSecretsCacheTTL, EnvMaxBodyBytes, EnvLogLevel, EnvMetricsNamespace,
+		EnvDisclosureURLAllowList,
 	}
 	var missing, unknown []string
 	for _, name := range names {
@@ -241,6 +250,33 @@ func (r *reader) baseURL(name string) string {
 		return ""
 	}
 	return clean
+}
+
+// urlList reads comma-separated absolute https URLs (at most 20); the
+// values are never quoted back, as a URL can carry a token.
+func (r *reader) urlList(name string) []string {
+	v := r.get(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for i, raw := range strings.Split(v, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(raw) > 2048 {
+			r.fail(name, " entry %d is not an absolute https URL without a user or fragment, such as https://shop.example.com/webhooks/ottu", i+1)
+			return nil
+		}
+		out = append(out, raw)
+	}
+	if len(out) > 20 {
+		r.fail(name, " names %d URLs; at most 20 are accepted", len(out))
+		return nil
+	}
+	return out
 }
 
 func (r *reader) apiVersion() int {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,10 +109,22 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("config =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDisclosureURLAllowList(t *testing.T) {
+	c, err := Load(func(k string) string {
+		if k == EnvDisclosureURLAllowList {
+			return " https://shop.example.com/ottu?token=abc , https://crm.example.com/hook ,"
+		}
+		return ""
+	})
+	if err != nil || len(c.DisclosureURLAllowList) != 2 || c.DisclosureURLAllowList[0] != "https://shop.example.com/ottu?token=abc" {
+		t.Fatalf("%q, %v", c.DisclosureURLAllowList, err)
 	}
 }
 
@@ -160,6 +173,8 @@ func TestLoadRejectsInvalidValues(t *testing.T) {
 			wantErr: []string{"PUBLIC_BASE_URL must not have a query or fragment"}},
 		{name: "a public base URL with another scheme is refused", env: map[string]string{EnvPublicBaseURL: "ftp://api.example.com"},
 			wantErr: []string{"PUBLIC_BASE_URL must be an https URL"}},
+		{name: "a disclosure allow-list entry over plain http is refused without quoting it", env: map[string]string{EnvDisclosureURLAllowList: "https://shop.example.com/a, http://shop.example.com/b?token=s3cret"},
+			wantErr: []string{"DISCLOSURE_URL_ALLOWLIST entry 2 is not an absolute https URL"}, mustHide: "s3cret"},
 		{name: "a table name that is too short is refused", env: map[string]string{EnvTrackingKeysTable: "ab"},
 			wantErr: []string{`TRACKING_KEYS_TABLE="ab" is not a DynamoDB table name`}},
 		{name: "a table name with a space is refused", env: map[string]string{EnvInquiriesTable: "my table"},

@@ -34,6 +34,12 @@ const (
 	attrDigest        = "digest"
 	attrOrderKey      = "order_key"
 	attrExpiresAt     = "expires_at"
+	// attrReference is an entry's signed reference_number; attrConflict
+	// flags an entry whose signed identity disagrees with its session's.
+	attrReference = "reference_number"
+	attrConflict  = "conflict"
+	// attrAuthoritative marks a binding made from Ottu's own answer.
+	attrAuthoritative = "authoritative"
 
 	attrTaskToken    = "task_token"
 	attrStatus       = "status"
@@ -47,6 +53,9 @@ const (
 	skCurrent      = "current"
 	skEntryPrefix  = "entry#"
 	skWaiterPrefix = "waiter#"
+	// skBinding is a session_id's binding to one signed identity
+	// (txn.File): order_no and reference_number, ids only.
+	skBinding = "binding"
 )
 
 // indexOrder is the global secondary index on attrOrderRef (keys only):
@@ -78,6 +87,8 @@ func entryAttrs(e txn.Entry) map[string]types.AttributeValue {
 		attrOrderNo:   e.OrderNo,
 		attrState:     e.State,
 		attrResult:    e.Result,
+		attrReference: e.ReferenceNumber,
+		attrConflict:  e.Conflict,
 	}
 	for k, v := range optional {
 		if v != "" {
@@ -102,16 +113,18 @@ var errCorruptItem = errors.New("stored transaction item is malformed")
 func decodeEntry(item map[string]types.AttributeValue) (txn.Entry, error) {
 	d := dynamo.NewDecoder(item, errCorruptItem)
 	e := txn.Entry{
-		SessionID:     d.String(attrSessionID),
-		OrderNo:       d.String(attrOrderNo),
-		Source:        txn.Source(d.RequiredString(attrSource)),
-		ReceivedAt:    d.RequiredTime(attrReceivedAt),
-		OttuTimestamp: d.Time(attrOttuTimestamp),
-		State:         d.String(attrState),
-		Result:        d.String(attrResult),
-		Body:          json.RawMessage(d.RequiredString(attrBody)),
-		Digest:        d.RequiredString(attrDigest),
-		ExpiresAt:     d.UnixSeconds(attrExpiresAt),
+		SessionID:       d.String(attrSessionID),
+		OrderNo:         d.String(attrOrderNo),
+		ReferenceNumber: d.String(attrReference),
+		Conflict:        d.String(attrConflict),
+		Source:          txn.Source(d.RequiredString(attrSource)),
+		ReceivedAt:      d.RequiredTime(attrReceivedAt),
+		OttuTimestamp:   d.Time(attrOttuTimestamp),
+		State:           d.String(attrState),
+		Result:          d.String(attrResult),
+		Body:            json.RawMessage(d.RequiredString(attrBody)),
+		Digest:          d.RequiredString(attrDigest),
+		ExpiresAt:       d.UnixSeconds(attrExpiresAt),
 	}
 	if d.Err() == nil && !json.Valid(e.Body) {
 		d.Fail(attrBody, "is not JSON")

@@ -138,6 +138,10 @@ func (s *Store) Put(ctx context.Context, e txn.Entry) (stored bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("store transaction entry: %w", err)
 	}
+	if e.Conflict != "" {
+		// Flagged in the history; it changes nothing else.
+		return stored, nil
+	}
 	if err := s.moveCurrent(ctx, txnKey, e); err != nil {
 		return stored, fmt.Errorf("update the current view: %w", err)
 	}
@@ -148,19 +152,28 @@ func (s *Store) Put(ctx context.Context, e txn.Entry) (stored bool, err error) {
 // written is false, and no error, when one does (a repeated delivery or
 // registration), so a repeat changes nothing.
 func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) (written bool, err error) {
+	written, _, err = s.putNewOrOld(ctx, item)
+	return written, err
+}
+
+// putNewOrOld is putNew that also returns the item already there when the
+// write is refused (DynamoDB returns it with the refusal: no second read).
+func (s *Store) putNewOrOld(ctx context.Context, item map[string]types.AttributeValue) (written bool, old map[string]types.AttributeValue, err error) {
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
-		ExpressionAttributeNames: map[string]string{"#sk": attrSK},
+		TableName:                           aws.String(s.table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#sk)"),
+		ExpressionAttributeNames:            map[string]string{"#sk": attrSK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	var failed *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
-		return true, nil
-	case dynamo.IsConditionFailed(err):
-		return false, nil
+		return true, nil, nil
+	case errors.As(err, &failed):
+		return false, failed.Item, nil
 	}
-	return false, err
+	return false, nil, err
 }
 
 // moveCurrent writes e as the current view unless the view holds an entry
@@ -168,7 +181,7 @@ func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue
 func (s *Store) moveCurrent(ctx context.Context, txnKey string, e txn.Entry) error {
 	u := dynamo.NewUpdate()
 	attrs := entryAttrs(e)
-	for _, name := range []string{attrSessionID, attrOrderNo, attrSource, attrReceivedAt, attrOttuTimestamp, attrState, attrResult, attrBody, attrDigest, attrExpiresAt} {
+	for _, name := range []string{attrSessionID, attrOrderNo, attrReference, attrSource, attrReceivedAt, attrOttuTimestamp, attrState, attrResult, attrBody, attrDigest, attrExpiresAt} {
 		// An attribute the new entry lacks must not survive from the old one.
 		if v, ok := attrs[name]; ok {
 			u.SetValue(name, v)
@@ -192,21 +205,101 @@ func (s *Store) moveCurrent(ctx context.Context, txnKey string, e txn.Entry) err
 	return nil
 }
 
+// Bind binds sessionID to id (txn.Binder): one conditional PutItem of the
+// session's binding item, unconditional when authoritative; when a binding
+// exists already (and this one is not authoritative), it is read back,
+// strongly consistent, and returned.
+func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, authoritative bool) (txn.Identity, error) {
+	if err := checkID("session_id", sessionID); err != nil {
+		return txn.Identity{}, fmt.Errorf("bind session: %w", err)
+	}
+	if id.IsZero() {
+		got, err := dynamo.ReadItem(ctx, s.client, s.table, key(sessionID, skBinding))
+		if err != nil {
+			return txn.Identity{}, fmt.Errorf("read the session's binding: %w", err)
+		}
+		return decodeBinding(got)
+	}
+	item := key(sessionID, skBinding)
+	for name, v := range map[string]string{attrOrderNo: id.OrderNo, attrReference: id.ReferenceNumber} {
+		if v != "" {
+			item[name] = dynamo.String(v)
+		}
+	}
+	if authoritative {
+		item[attrAuthoritative] = &types.AttributeValueMemberBOOL{Value: true}
+		if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+			return txn.Identity{}, fmt.Errorf("bind session: %w", err)
+		}
+		return id, nil
+	}
+	written, got, err := s.putNewOrOld(ctx, item)
+	if err != nil {
+		return txn.Identity{}, fmt.Errorf("bind session: %w", err)
+	}
+	if written {
+		return id, nil
+	}
+	if got == nil {
+		// A DynamoDB that does not return the refused item: read it.
+		if got, err = dynamo.ReadItem(ctx, s.client, s.table, key(sessionID, skBinding)); err != nil || got == nil {
+			return txn.Identity{}, fmt.Errorf("read the session's binding: %w", errors.Join(err, txn.ErrNotFound))
+		}
+	}
+	return decodeBinding(got)
+}
+
+// decodeBinding reads a binding item; none is the zero identity.
+func decodeBinding(item map[string]types.AttributeValue) (txn.Identity, error) {
+	if item == nil {
+		return txn.Identity{}, nil
+	}
+	d := dynamo.NewDecoder(item, errCorruptItem)
+	bound := txn.Identity{OrderNo: d.String(attrOrderNo), ReferenceNumber: d.String(attrReference)}
+	return bound, d.Err()
+}
+
+// FirstReceived is when the delivery with e's digest was first stored.
+func (s *Store) FirstReceived(ctx context.Context, e txn.Entry) (time.Time, error) {
+	txnKey := entryKey(e.SessionID, e.OrderNo)
+	if err := checkID("transaction id", txnKey); err != nil {
+		return time.Time{}, fmt.Errorf("read the entry: %w", err)
+	}
+	item, err := dynamo.ReadItem(ctx, s.client, s.table, key(txnKey, skEntryPrefix+e.Digest))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the entry: %w", err)
+	}
+	if item == nil {
+		return time.Time{}, txn.ErrNotFound
+	}
+	d := dynamo.NewDecoder(item, errCorruptItem)
+	t := d.RequiredTime(attrReceivedAt)
+	return t, d.Err()
+}
+
 // Current returns the transaction's current view, found by session_id or
 // order_no; txn.ErrNotFound when nothing is stored.
 func (s *Store) Current(ctx context.Context, id string) (*txn.Entry, error) {
 	if err := checkID("transaction id", id); err != nil {
 		return nil, fmt.Errorf("read the current view: %w", err)
 	}
-	e, err := s.current(ctx, id)
-	if !errors.Is(err, txn.ErrNotFound) {
-		return e, err
+	own, err := s.current(ctx, id)
+	if err != nil && !errors.Is(err, txn.ErrNotFound) {
+		return nil, err
 	}
-	// Not filed under id: id may be the order_no of a transaction filed
-	// under its session_id.
+	if own != nil && (own.OrderNo == "" || own.OrderNo == id) {
+		return own, nil
+	}
+	// Not filed under id, or filed under id as a session_id (a hint) with
+	// another signed order_no: a transaction whose signed order_no is id
+	// wins, so a callback re-posted with session_id set to another
+	// transaction's order_no cannot answer for that transaction.
 	txns, err := s.byOrder(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if len(txns) == 0 && own != nil {
+		return own, nil
 	}
 	var best *txn.Entry
 	for _, txnKey := range txns {
@@ -222,6 +315,9 @@ func (s *Store) Current(ctx context.Context, id string) (*txn.Entry, error) {
 		}
 	}
 	if best == nil {
+		if own != nil {
+			return own, nil
+		}
 		return nil, txn.ErrNotFound
 	}
 	return best, nil
@@ -282,10 +378,15 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txn.Entry,
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) == 0 {
+	if !signedFor(entries, id) {
+		// As in Current: a transaction whose signed order_no is id wins
+		// over a partition that holds id only as a session_id hint.
 		txns, err := s.byOrder(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if len(txns) > 0 {
+			entries = nil
 		}
 		for _, txnKey := range txns {
 			more, err := s.entries(ctx, txnKey)
@@ -308,6 +409,20 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txn.Entry,
 		entries = entries[:limit]
 	}
 	return entries, nil
+}
+
+// signedFor reports whether entries are filed under id by their signed
+// order_no (or carry none): then no other partition is looked up.
+func signedFor(entries []txn.Entry, id string) bool {
+	if len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		if e.OrderNo != "" && e.OrderNo != id {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Store) entries(ctx context.Context, txnKey string) ([]txn.Entry, error) {

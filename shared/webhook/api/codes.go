@@ -14,4 +14,5 @@ var Codes = apigw.Platform.With(apigw.Codes{
 	webhook.CodeInvalidCallback:       {HTTP: http.StatusBadRequest, Title: "The body is not an Ottu callback"},
 	webhook.CodeWebhookKeyUnavailable: {HTTP: http.StatusServiceUnavailable, Title: "The webhook key could not be read"},
 	webhook.CodeCallbackNotStored:     {HTTP: http.StatusServiceUnavailable, Title: "The callback could not be stored"},
+	webhook.CodeAmbiguousSignature:    {HTTP: http.StatusBadRequest, Title: "The callback's signed values can be read as another callback"},
 })

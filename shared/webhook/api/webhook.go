@@ -75,6 +75,12 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 			level = slog.LevelError
 		}
 		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("code", string(problem.CodeOf(err))), slog.String("error", err.Error()))
+		if outcome == webhook.Ambiguous {
+			// A genuine signature over values that re-split into another
+			// callback: someone is building a forgery.
+			level = slog.LevelError
+			attrs = append(attrs, slog.Bool("attack", true))
+		}
 		log.LogAttrs(ctx, level, "callback refused", attrs...)
 		return resp, nil
 	}

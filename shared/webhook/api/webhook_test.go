@@ -16,6 +16,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/dev/testkit/apigwtest"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
@@ -52,6 +53,14 @@ func (d *digestStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 }
 
 func (d *digestStore) Waiters(context.Context, string) ([]txn.Waiter, error) { return nil, nil }
+
+func (d *digestStore) Bind(_ context.Context, _ string, id txn.Identity, _ bool) (txn.Identity, error) {
+	return id, nil
+}
+
+func (d *digestStore) FirstReceived(context.Context, txn.Entry) (time.Time, error) {
+	return time.Time{}, nil
+}
 func (d *digestStore) ClaimWaiter(context.Context, txn.Waiter, time.Time) error {
 	return txn.ErrClaimed
 }
@@ -63,6 +72,10 @@ func (d *digestStore) FinishWaiter(context.Context, txn.Waiter, txn.WaiterStatus
 type noResumer struct{}
 
 func (noResumer) SendTaskSuccess(context.Context, string, []byte) error {
+	return errors.New("no workflow waits in these tests")
+}
+
+func (noResumer) SendTaskFailure(context.Context, string, string, string) error {
 	return errors.New("no workflow waits in these tests")
 }
 
@@ -174,6 +187,22 @@ func TestWebhookHTTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an ambiguous callback answers 400 ambiguous_signature and is logged as an attack", func(t *testing.T) {
+		f := ottu.Fields{"amount": "1.000", "currency_code": "KWD", "customer_last_name": "Xorder_noVICTIM-42reference_numberZ",
+			"order_no": "A-1", "reference_number": "R-1", "result": "success", "state": "paid", "session_id": "s-a"}
+		f["signature"] = ottu.Sign(f, webhookKey)
+		b, _ := json.Marshal(f)
+		ev := with(jsonEvent, func(ev *events.APIGatewayV2HTTPRequest) { ev.Body = string(b) })
+		out := &testkit.Buffer{}
+		resp, _ := newWebhook(staticKey{key: webhookKey}, out).HTTP(context.Background(), ev)
+		logs, _ := logLines(t, out.String())
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"code":"ambiguous_signature"`) {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+		}
+		if len(logs) != 1 || logs[0]["level"] != "ERROR" || logs[0]["attack"] != true || logs[0]["outcome"] != "ambiguous_signature" {
+			t.Errorf("log lines %v", logs)
+		}
+	})
 	t.Run("the same callback delivered again answers 200 duplicate", func(t *testing.T) {
 		h := newWebhook(staticKey{key: webhookKey}, &testkit.Buffer{})
 		for i, want := range []string{`{"status":"accepted"}`, `{"status":"duplicate"}`} {

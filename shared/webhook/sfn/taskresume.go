@@ -18,6 +18,7 @@ import (
 // API is the part of the Step Functions client used; *sfn.Client is one.
 type API interface {
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
 // Client resumes tasks through API.
@@ -39,6 +40,21 @@ func FromConfig(cfg aws.Config) webhook.Resumer { return New(sfn.NewFromConfig(c
 // on. Every other error may pass on a retry.
 func (c *Client) SendTaskSuccess(ctx context.Context, token string, output []byte) error {
 	_, err := c.api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(output))})
+	var refused *types.InvalidOutput
+	if errors.As(err, &refused) {
+		return fmt.Errorf("%w (InvalidOutput)", webhook.ErrOutputRefused)
+	}
+	return taskError("send task success", err)
+}
+
+// SendTaskFailure ends the task holding token with errorName and cause;
+// its errors are those of SendTaskSuccess.
+func (c *Client) SendTaskFailure(ctx context.Context, token, errorName, cause string) error {
+	_, err := c.api.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(token), Error: aws.String(errorName), Cause: aws.String(cause)})
+	return taskError("send task failure", err)
+}
+
+func taskError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -55,5 +71,5 @@ func (c *Client) SendTaskSuccess(ctx context.Context, token string, output []byt
 	case errors.As(err, &invalid):
 		return fmt.Errorf("%w (InvalidToken)", webhook.ErrTaskGone)
 	}
-	return fmt.Errorf("send task success: %w", err)
+	return fmt.Errorf("%s: %w", what, err)
 }
