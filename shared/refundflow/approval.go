@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
 )
 
 // ApprovalStatus is where an approval stands.
@@ -80,16 +81,13 @@ type RequestEvent struct {
 	Workflow  Prepared `json:"workflow"`
 }
 
-// maxTaskToken is Step Functions' limit on a task token.
-const maxTaskToken = 2048
-
 // Request stores a pending approval with its task token, so that a
 // decision can resume the workflow. It runs before the workflow waits, so
 // no decision can come before the token is stored.
 func (a *Approvals) Request(ctx context.Context, ev RequestEvent) (*Approval, error) {
 	wf := ev.Workflow
 	switch {
-	case ev.TaskToken == "" || len(ev.TaskToken) > maxTaskToken:
+	case ev.TaskToken == "" || tasktoken.TooLong(ev.TaskToken):
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "task_token", "task_token is missing or too long; the definition passes $$.Task.Token.")
 	case !ValidWorkflowID(wf.WorkflowID) || wf.TrackingKey == "":
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "workflow", "workflow must be the prepared workflow ($.workflow), with its workflow_id and tracking_key.")
