@@ -12,11 +12,18 @@ import (
 // decidedStore records every decision; only Decide and SetDelivered are used.
 type decidedStore struct {
 	ApprovalStore
-	delivered bool
+	requestedBy string
+	decisions   int
+	delivered   bool
 }
 
-func (s *decidedStore) Decide(_ context.Context, id string, status ApprovalStatus, note string, now time.Time) (*Approval, error) {
-	return &Approval{WorkflowID: id, Status: status, Note: note, DecidedAt: now, TaskToken: "token"}, nil
+func (s *decidedStore) Decide(_ context.Context, id string, status ApprovalStatus, note, by string, now time.Time) (*Approval, error) {
+	if s.requestedBy != "" && s.requestedBy == by {
+		// As the table answers a decision its condition refused.
+		return &Approval{WorkflowID: id, Status: ApprovalPending, RequestedBy: s.requestedBy, TaskToken: "token"}, ErrApprovalNotPending
+	}
+	s.decisions++
+	return &Approval{WorkflowID: id, Status: status, Note: note, DecidedAt: now, TaskToken: "token", RequestedBy: s.requestedBy, DecidedBy: by}, nil
 }
 
 func (s *decidedStore) SetDelivered(context.Context, string) error { s.delivered = true; return nil }
@@ -55,7 +62,7 @@ func TestApprovalDeliveryIsNotClaimedWhenUnknown(t *testing.T) {
 			store := &decidedStore{}
 			a := &Approvals{Store: store, SFN: goneTask{describeErr: tt.describeErr},
 				StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:refund"}
-			ap, err := a.Decide(context.Background(), "wf-1", Decision{Approved: true})
+			ap, err := a.Decide(context.Background(), "wf-1", Decision{Approved: true, By: "arn:aws:iam::123456789012:user/approver"})
 			if tt.wantCode != "" {
 				if problem.CodeOf(err) != tt.wantCode || ap != nil {
 					t.Fatalf("got %+v, %v; want %s", ap, err, tt.wantCode)
@@ -65,6 +72,51 @@ func TestApprovalDeliveryIsNotClaimedWhenUnknown(t *testing.T) {
 			}
 			if store.delivered != tt.wantDelivered {
 				t.Fatalf("stored delivered %v, want %v", store.delivered, tt.wantDelivered)
+			}
+		})
+	}
+}
+
+// sentTasks records what reached the waiting task.
+type sentTasks struct {
+	StepFunctions
+	successes, failures int
+}
+
+func (s *sentTasks) SendTaskSuccess(context.Context, string, []byte) error { s.successes++; return nil }
+func (s *sentTasks) SendTaskFailure(context.Context, string, string, string) error {
+	s.failures++
+	return nil
+}
+
+// TestFourEyes: the principal that started a workflow cannot decide it,
+// and a decision with no principal decides nothing.
+func TestFourEyes(t *testing.T) {
+	const requester, approver = "arn:aws:iam::123456789012:user/requester", "arn:aws:iam::123456789012:user/approver"
+	tests := []struct {
+		name     string
+		d        Decision
+		wantCode problem.Code
+	}{
+		{"an approval by the requester is a 403 self_approval and reaches no workflow", Decision{Approved: true, By: requester}, problem.CodeSelfApproval},
+		{"a rejection by the requester is a 403 self_approval too", Decision{Approved: false, By: requester}, problem.CodeSelfApproval},
+		{"a decision with no principal is a 403 principal_required", Decision{Approved: true}, problem.CodePrincipalRequired},
+		{"an approval by another principal is recorded with its principal and delivered", Decision{Approved: true, By: approver}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &decidedStore{requestedBy: requester}
+			sent := &sentTasks{}
+			a := &Approvals{Store: store, SFN: sent, StateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:refund"}
+			ap, err := a.Decide(context.Background(), "wf-1", tt.d)
+			if tt.wantCode != "" {
+				if problem.CodeOf(err) != tt.wantCode || problem.StatusOf(tt.wantCode) != 403 || ap != nil || sent.successes+sent.failures != 0 {
+					t.Fatalf("got %+v, %v, %d sent; want a 403 %s and nothing sent", ap, err, sent.successes+sent.failures, tt.wantCode)
+				}
+				return
+			}
+			if err != nil || ap.DecidedBy != approver || ap.RequestedBy != requester || sent.successes != 1 {
+				t.Fatalf("got %+v, %v, %d successes sent", ap, err, sent.successes)
 			}
 		})
 	}

@@ -94,6 +94,9 @@ type Prepared struct {
 	RefundID    *string `json:"refund_id"`
 	TrackingKey string  `json:"tracking_key"`
 	Request     View    `json:"request"`
+	// RequestedBy is the IAM principal that started the workflow; null
+	// when it was started in Step Functions directly.
+	RequestedBy *string `json:"requested_by"`
 	// Refund is the refund function's direct event.
 	Refund map[string]string `json:"refund"`
 	// StatusRequest is the operation-status function's direct event, a
@@ -148,7 +151,7 @@ func Prepare(ev PrepareEvent) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := ParseRequest(ev.Input)
+	req, err := ParseInput(ev.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +160,7 @@ func Prepare(ev PrepareEvent) (*Prepared, error) {
 		RefundID:    nullable(req.RefundID),
 		TrackingKey: TrackingKeyFor(ev.WorkflowID, req.RefundID),
 		Request:     ViewOf(req),
+		RequestedBy: nullable(req.RequestedBy),
 		Settings:    settings,
 	}
 	p.Refund = map[string]string{"tracking_key": p.TrackingKey}

@@ -28,6 +28,10 @@ type Request struct {
 	AmountText string
 	Reason     string
 	RefundID   string
+	// RequestedBy is the IAM principal that started the workflow (from
+	// API Gateway's authorizer, never from the body); "" when unknown (an
+	// execution started in Step Functions directly).
+	RequestedBy string
 }
 
 // Limits of the request's free text.
@@ -38,6 +42,10 @@ const (
 
 // RequestFields are the members a request may have.
 var RequestFields = []string{"session_id", "order_no", "amount", "reason", "refund_id"}
+
+// inputFields are the members of a workflow's execution input: the
+// request, and the principal the refund-workflow function recorded.
+var inputFields = append(slices.Clone(RequestFields), "requested_by")
 
 // idPattern is what names an execution: Step Functions allows no spaces,
 // brackets, wildcards or punctuation such as : / # in execution names, and
@@ -65,6 +73,16 @@ func TrackingKeyFor(workflowID, refundID string) string {
 // strings where strings are due, the amount read exactly (a decimal string
 // or a JSON number, never through a float).
 func ParseRequest(body []byte) (Request, error) {
+	return parse(body, RequestFields)
+}
+
+// ParseInput reads a workflow's execution input: a request and, when the
+// refund-workflow function started it, requested_by.
+func ParseInput(body []byte) (Request, error) {
+	return parse(body, inputFields)
+}
+
+func parse(body []byte, allowed []string) (Request, error) {
 	var req Request
 	body = bytes.TrimSpace(body)
 	example := `{"session_id": "…", "amount": "2.500", "refund_id": "R-1001"}`
@@ -77,7 +95,7 @@ func ParseRequest(body []byte) (Request, error) {
 	}
 	var unknown []string
 	for k := range fields {
-		if !slices.Contains(RequestFields, k) {
+		if !slices.Contains(allowed, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -94,7 +112,7 @@ func ParseRequest(body []byte) (Request, error) {
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}} {
+	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}, {"requested_by", &req.RequestedBy}} {
 		if *f.dst, err = text(fields, f.name); err != nil {
 			return req, err
 		}
@@ -158,10 +176,10 @@ func (r Request) Describe() string {
 }
 
 // MarshalJSON writes the request as the workflow's input: only the members
-// given, the amount as its decimal text.
+// given, the amount as its decimal text, and the principal that asked.
 func (r Request) MarshalJSON() ([]byte, error) {
 	m := map[string]string{}
-	for k, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo, "amount": r.AmountText, "reason": r.Reason, "refund_id": r.RefundID} {
+	for k, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo, "amount": r.AmountText, "reason": r.Reason, "refund_id": r.RefundID, "requested_by": r.RequestedBy} {
 		if v != "" {
 			m[k] = v
 		}

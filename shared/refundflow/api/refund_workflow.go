@@ -117,6 +117,9 @@ func (h *RefundWorkflow) start(ctx context.Context, log *slog.Logger, start time
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)
 	}
+	// Who asked comes from API Gateway's IAM authorizer, never the body.
+	req.RequestedBy = apigw.Principal(ev)
+	log = log.With(slog.String("requested_by", req.RequestedBy))
 	st, err := h.Service.Start(ctx, req)
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)
