@@ -84,10 +84,10 @@ type scenario struct {
 
 // workflowView is the part of GET /refund-workflows/{id} the checks read.
 type workflowView struct {
-	WorkflowID  string `json:"workflow_id"`
-	TrackingKey string `json:"tracking_key"`
-	Status      string `json:"status"`
-	Step        string `json:"step"`
+	WorkflowID  string  `json:"workflow_id"`
+	TrackingKey string  `json:"tracking_key"`
+	Status      string  `json:"status"`
+	Step        string  `json:"step"`
 	RequestedBy *string `json:"requested_by"`
 	Approval    *struct {
 		Status      string  `json:"status"`

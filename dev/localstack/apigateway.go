@@ -160,9 +160,9 @@ type apiGateway struct {
 	routes    []apiRoute
 	functions invoker
 	// users are the local IAM users by access key.
-	users     map[string]LocalUser
-	logger    *slog.Logger
-	now       func() time.Time
+	users  map[string]LocalUser
+	logger *slog.Logger
+	now    func() time.Time
 	// timeout is the integration timeout; tests shorten it.
 	timeout time.Duration
 }

@@ -15,10 +15,10 @@ type WorkflowView struct {
 	// Status is running, succeeded, failed, timed_out or aborted.
 	Status string `json:"status"`
 	// Step is the state the workflow is in, or ended in.
-	Step      *string       `json:"step"`
-	StartedAt string        `json:"started_at"`
-	StoppedAt *string       `json:"stopped_at"`
-	Request   View          `json:"request"`
+	Step      *string `json:"step"`
+	StartedAt string  `json:"started_at"`
+	StoppedAt *string `json:"stopped_at"`
+	Request   View    `json:"request"`
 	// RequestedBy is the IAM principal that started the workflow.
 	RequestedBy *string       `json:"requested_by"`
 	Approval    *ApprovalView `json:"approval"`
