@@ -85,6 +85,12 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 		p("  Basic user   %s:%s   permissions %s", name, sb.Users[name].Password, strings.Join(sb.Users[name].Permissions, ","))
 	}
 	p("")
+	p("IAM users in moto (local-only keys; sign with SigV4, service execute-api, region us-east-1):")
+	for _, u := range s.Users() {
+		p("  %-10s %s / %s   %s", u.Name, u.AccessKeyID, u.SecretAccessKey, u.ARN)
+	}
+	p("  (an unsigned request to an IAM route is arn:aws:iam::123456789012:user/local; a bad signature is a 403)")
+	p("")
 	p("In moto:")
 	tables := s.Tables()
 	for _, id := range slices.Sorted(maps.Keys(tables)) {
@@ -111,6 +117,16 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("")
 }
 
+// sigv4Curl is curl's option to sign as the named local IAM user.
+func sigv4Curl(s *localstack.Stack, name string) string {
+	for _, u := range s.Users() {
+		if u.Name == name {
+			return fmt.Sprintf(`--aws-sigv4 "aws:amz:us-east-1:execute-api" --user "%s:%s"`, u.AccessKeyID, u.SecretAccessKey)
+		}
+	}
+	return ""
+}
+
 // printWorkflows tells how to run the refund workflow, when the template
 // has one.
 func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
@@ -123,12 +139,15 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 	for _, m := range machines {
 		p("  state machine  %s", m.ARN)
 	}
-	p("  # start one: 202 with its id and status URL")
-	p(`  curl -s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","reason":"damaged","refund_id":"demo-wf-1"}'`, api)
-	p("  # where it stands: waiting for its approval")
+	requester, approver := sigv4Curl(s, "requester"), sigv4Curl(s, "approver")
+	p("  # start one as the requester: 202 with its id and status URL")
+	p(`  curl -s %s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","reason":"damaged","refund_id":"demo-wf-1"}'`, requester, api)
+	p("  # where it stands: waiting for its approval, requested_by the requester")
 	p("  curl -s %s/refund-workflows/demo-wf-1", api)
-	p("  # approve it; then GET again shows the result")
-	p(`  curl -s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, api)
+	p("  # the requester approving its own refund: 403 self_approval")
+	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true}'`, requester, api)
+	p("  # approve it as the approver; then GET again shows the result and decided_by")
+	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, approver, api)
 	p("  # the execution history, every attempt (AWS CLI)")
 	p("  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions get-execution-history --endpoint-url %s --region us-east-1 --execution-arn %s:demo-wf-1",
 		s.URLs().Moto, strings.Replace(machines[0].ARN, ":stateMachine:", ":execution:", 1))
