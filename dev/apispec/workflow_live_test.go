@@ -85,7 +85,7 @@ func workflowLiveCases() []liveCase {
 			}},
 		{name: "a request to an IAM route with a bad signature is API Gateway's 403", path: "/refund-workflows/live-wf-approve/approval",
 			header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=AKIALOCALAPPROVER001/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "X-Amz-Date": "20260101T000000Z"},
-			body: `{"approved":true}`, status: 403},
+			body:   `{"approved":true}`, status: 403},
 		{name: "approving a refund that waits for its approval is a 200 with the decision", path: "/refund-workflows/live-wf-approve/approval",
 			as: "approver", body: `{"approved":true,"note":"checked"}`, status: 200, members: []string{"approval", "status_url"}},
 		{name: "approving it again is a 409 approval_decided", path: "/refund-workflows/live-wf-approve/approval",

@@ -226,4 +226,3 @@ func TestParseThresholds(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
