@@ -31,7 +31,14 @@ type scenario struct {
 	Name   string            `json:"name"`
 	Paid   string            `json:"paid"`
 	Faults []sandbox.Fault   `json:"faults"`
-	Start  map[string]string `json:"start"`
+	// Direct are refunds sent first on the same payment through POST
+	// /operations/refund (currency KWD), each answered with status and code.
+	Direct []directRefund `json:"direct"`
+	// Start is what starts the workflow; currency_code is KWD unless it
+	// says otherwise ("" leaves it out).
+	Start map[string]string `json:"start"`
+	// DirectAfter are direct refunds sent once the workflow has ended.
+	DirectAfter []directRefund `json:"direct_after"`
 	// StartAgain are later starts with the same refund_id (and this
 	// amount), each answered with status and code.
 	StartAgain []struct {
@@ -80,6 +87,13 @@ type scenario struct {
 		MinPolls       int      `json:"min_polls"`
 		History        []string `json:"history_contains"`
 	} `json:"want"`
+}
+
+// directRefund is one POST /operations/refund and its answer.
+type directRefund struct {
+	Amount string `json:"amount"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
 }
 
 // workflowView is the part of GET /refund-workflows/{id} the checks read.
@@ -179,9 +193,24 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 			t.Fatal(err)
 		}
 	}
-	start := map[string]string{"session_id": session}
+	direct := func(refunds []directRefund, when string) {
+		t.Helper()
+		for j, d := range refunds {
+			status, body := r.doHeaders(t, localstack.LocalUser{}, http.MethodPost, "/operations/refund",
+				map[string]string{"session_id": session, "amount": d.Amount, "currency_code": "KWD"},
+				map[string]string{"Tracking-Key": fmt.Sprintf("%s-%s-%d", session, when, j)})
+			if status != d.Status || (d.Code != "" && !strings.Contains(string(body), `"code":"`+d.Code+`"`)) {
+				t.Fatalf("direct refund of %s %s: %d %s, want %d %s", d.Amount, when, status, body, d.Status, d.Code)
+			}
+		}
+	}
+	direct(sc.Direct, "before")
+	start := map[string]string{"session_id": session, "currency_code": "KWD"}
 	for k, v := range sc.Start {
 		start[k] = v
+		if v == "" {
+			delete(start, k)
+		}
 	}
 	status, body := r.doAs(t, requester, http.MethodPost, "/refund-workflows", start)
 	if status != http.StatusAccepted {
@@ -201,7 +230,7 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 			if again.AfterEnd != afterEnd {
 				continue
 			}
-			req := map[string]string{"session_id": session, "refund_id": sc.Start["refund_id"], "amount": again.Amount}
+			req := map[string]string{"session_id": session, "refund_id": sc.Start["refund_id"], "amount": again.Amount, "currency_code": "KWD"}
 			status, body := r.doAs(t, requester, http.MethodPost, "/refund-workflows", req)
 			if status != again.Status || (again.Code != "" && !strings.Contains(string(body), `"code":"`+again.Code+`"`)) ||
 				(status == http.StatusOK && !strings.Contains(string(body), `"workflow_id":"`+id+`"`)) {
@@ -235,6 +264,7 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 	}
 	v := r.waitFor(t, id, func(v workflowView) bool { return v.Status != "running" })
 	startAgain(true)
+	direct(sc.DirectAfter, "after")
 	if sc.DecideAgain != nil {
 		status, body := r.doAs(t, approver, http.MethodPost, "/refund-workflows/"+id+"/approval", map[string]bool{"approved": sc.DecideAgain.Approved})
 		if status != sc.DecideAgain.Status || !strings.Contains(string(body), `"code":"`+sc.DecideAgain.Code+`"`) {
@@ -337,6 +367,12 @@ func (r *runner) do(t *testing.T, method, path string, body any) (int, []byte) {
 // SDK's signer; a user without a name sends it unsigned.
 func (r *runner) doAs(t *testing.T, as localstack.LocalUser, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return r.doHeaders(t, as, method, path, body, nil)
+}
+
+// doHeaders is doAs with request headers.
+func (r *runner) doHeaders(t *testing.T, as localstack.LocalUser, method, path string, body any, headers map[string]string) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -350,6 +386,9 @@ func (r *runner) doAs(t *testing.T, as localstack.LocalUser, method, path string
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	if as.Name != "" {
 		var raw []byte
 		if body != nil {

@@ -135,7 +135,7 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 		return
 	}
 	p("")
-	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThreshold"])
+	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThresholds"])
 	for _, m := range machines {
 		p("  state machine  %s", m.ARN)
 	}

@@ -47,13 +47,13 @@ func workflowLiveCases() []liveCase {
 	return []liveCase{
 		// POST /refund-workflows.
 		{name: "a refund workflow under the approval threshold is a 202 with its id, Tracking-Key and status URL", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"1.000","reason":"damaged","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"1.000","currency_code":"KWD","reason":"damaged","refund_id":"live-wf-1"}`,
 			status: 202, want: map[string]string{"Location": "*"}, members: []string{"workflow_id", "tracking_key", "status_url"}},
 		{name: "the same refund_id again is a 200 with that workflow, and nothing new starts", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"1.000","reason":"damaged","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"1.000","currency_code":"KWD","reason":"damaged","refund_id":"live-wf-1"}`,
 			status: 200, want: map[string]string{"Location": "*"}, members: []string{"status", "step", "request"}},
 		{name: "the same refund_id for another amount is a 422 refund_id_reused", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"2.000","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"2.000","currency_code":"KWD","refund_id":"live-wf-1"}`,
 			status: 422, code: "refund_id_reused"},
 		{name: "a refund workflow naming no payment is a 400 invalid_request", path: "/refund-workflows",
 			body: `{"amount":"1.000","refund_id":"live-wf-no-payment"}`, spec: specRejects, status: 400, code: "invalid_request"},

@@ -25,7 +25,7 @@ import (
 // enough to watch, and a threshold the demo transactions can exceed. They
 // reach the definition through the same DefinitionSubstitutions as in AWS.
 var LocalParameters = map[string]string{
-	"RefundApprovalThreshold":      "50.000",
+	"RefundApprovalThresholds":     "KWD=50.000",
 	"RefundApprovalTimeoutSeconds": "900",
 	"QueuedRefundPollSeconds":      "2",
 	"QueuedRefundPollRounds":       "10",

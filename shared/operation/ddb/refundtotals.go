@@ -65,7 +65,7 @@ func (s *RefundTotals) Reserve(ctx context.Context, r operation.Reservation) (op
 	if r.Transaction == "" || r.TrackingKey == "" || !r.Amount.IsPositive() {
 		return operation.RefundTotal{}, errors.New("reserve a refund: a transaction, a Tracking-Key and an amount above zero are required")
 	}
-	names := map[string]string{"#total": attrTotal, "#cur": attrCurrency, "#res": reservationPrefix + r.TrackingKey, "#upd": attrTotalUpdated}
+	names := map[string]string{"#total": attrTotal, "#res": reservationPrefix + r.TrackingKey, "#upd": attrTotalUpdated}
 	values := map[string]types.AttributeValue{
 		":amt":  &types.AttributeValueMemberN{Value: r.Amount.String()},
 		":zero": &types.AttributeValueMemberN{Value: "0"},
@@ -74,6 +74,7 @@ func (s *RefundTotals) Reserve(ctx context.Context, r operation.Reservation) (op
 	set := []string{"#total = if_not_exists(#total, :zero) + :amt", "#res = :amt", "#upd = :now"}
 	cond := []string{"attribute_not_exists(#res)"}
 	if r.Currency != "" {
+		names["#cur"] = attrCurrency
 		values[":cur"] = dynamo.String(r.Currency)
 		set = append(set, "#cur = if_not_exists(#cur, :cur)")
 		cond = append(cond, "(attribute_not_exists(#cur) OR #cur = :cur)")

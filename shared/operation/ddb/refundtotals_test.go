@@ -89,6 +89,17 @@ func TestRefundTotals(t *testing.T) {
 		}
 		mustTotal(t, "t-rel", "5.5")
 	})
+	t.Run("a reservation with no currency is counted and binds none", func(t *testing.T) {
+		r := reservation("t-nocur", "k1", "1.000", "")
+		r.Currency = ""
+		if _, err := s.Reserve(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Reserve(ctx, reservation("t-nocur", "k2", "1.000", "")); err != nil || got.Currency != "KWD" {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		mustTotal(t, "t-nocur", "2")
+	})
 	t.Run("a reservation in another currency than the transaction's is refused", func(t *testing.T) {
 		if _, err := s.Reserve(ctx, reservation("t-cur", "k1", "1.000", "")); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,9 @@ type WorkflowService interface {
 // /refund-workflows and GET /refund-workflows/{id} through API Gateway,
 // and the state machine's first state (Prepare) by direct invocation.
 type RefundWorkflow struct {
-	Service      WorkflowService
+	Service WorkflowService
+	// Refunded reads a payment's refunded total for Prepare.
+	Refunded     refundflow.Refunded
 	MaxBodyBytes int
 	// PublicBaseURL, when set, starts every status URL; else the address
 	// the request came in on.
@@ -74,7 +76,7 @@ func (h *RefundWorkflow) Prepare(ctx context.Context, payload json.RawMessage) (
 	ev, err := refundflow.DecodePrepareEvent(payload)
 	var p *refundflow.Prepared
 	if err == nil {
-		p, err = refundflow.Prepare(ev)
+		p, err = refundflow.Prepare(ctx, ev, h.Refunded)
 	}
 	if err != nil {
 		apigw.LogFailure(ctx, log, "prepare failed", err, 0)
