@@ -28,9 +28,9 @@ import (
 // transaction, the Ottu faults it meets, what the merchant sends, and what
 // must come of it.
 type scenario struct {
-	Name   string            `json:"name"`
-	Paid   string            `json:"paid"`
-	Faults []sandbox.Fault   `json:"faults"`
+	Name   string          `json:"name"`
+	Paid   string          `json:"paid"`
+	Faults []sandbox.Fault `json:"faults"`
 	// Direct are refunds sent first on the same payment through POST
 	// /operations/refund (currency KWD), each answered with status and code.
 	Direct []directRefund `json:"direct"`
