@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,19 +102,19 @@ func verifySigV4(r *http.Request, body []byte, users map[string]LocalUser, now t
 		return LocalUser{}, fmt.Errorf("%w: signed at %s, more than 15 minutes from now", errSignature, signedAt.Format(time.RFC3339))
 	}
 	signed := strings.Split(parts["SignedHeaders"], ";")
-	if !contains(signed, "host") {
+	if !slices.Contains(signed, "host") {
 		return LocalUser{}, fmt.Errorf("%w: the host header is not signed", errSignature)
 	}
 	// The request as the client signed it: the same method, path, query and
 	// signed headers, nothing else.
-	again, err := http.NewRequestWithContext(context.Background(), r.Method, "http://"+r.Host, bytes.NewReader(body))
-	if err != nil {
-		return LocalUser{}, fmt.Errorf("%w: %v", errSignature, err)
+	// It is only signed, never sent.
+	again := &http.Request{
+		Method: r.Method,
+		URL:    &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
+		Host:   r.Host,
+		Header: http.Header{},
+		Body:   io.NopCloser(bytes.NewReader(body)),
 	}
-	again.URL = &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	again.Host = r.Host
-	again.Header = http.Header{}
-	again.ContentLength = 0
 	for _, h := range signed {
 		switch h {
 		case "host":
@@ -126,7 +127,7 @@ func verifySigV4(r *http.Request, body []byte, users map[string]LocalUser, now t
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: user.AccessKeyID, SecretAccessKey: user.SecretAccessKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), service, region, signedAt); err != nil {
-		return LocalUser{}, fmt.Errorf("%w: %v", errSignature, err)
+		return LocalUser{}, fmt.Errorf("%w: %w", errSignature, err)
 	}
 	want := again.Header.Get("Authorization")
 	_, wantSig, _ := strings.Cut(want, "Signature=")
@@ -134,15 +135,6 @@ func verifySigV4(r *http.Request, body []byte, users map[string]LocalUser, now t
 		return LocalUser{}, errSignature
 	}
 	return user, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // iamIdentity is the authorizer context of an IAM route: the verified
