@@ -121,3 +121,56 @@ func TestFourEyes(t *testing.T) {
 		})
 	}
 }
+
+// storedApproval is an approvals table holding one approval (or none, or
+// failing).
+type storedApproval struct {
+	ApprovalStore
+	ap  *Approval
+	err error
+}
+
+func (s storedApproval) Get(context.Context, string) (*Approval, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.ap == nil {
+		return nil, ErrApprovalNotFound
+	}
+	return s.ap, nil
+}
+
+// TestVerifyApproval: after the wait, only an approval the approval
+// function recorded, by another principal than the requester, lets the
+// refund run.
+func TestVerifyApproval(t *testing.T) {
+	const requester, approver = "arn:aws:iam::123456789012:user/requester", "arn:aws:iam::123456789012:user/approver"
+	tests := []struct {
+		name         string
+		store        storedApproval
+		wantApproved bool
+		wantCode     problem.Code
+	}{
+		{"an approval by another principal is verified", storedApproval{ap: &Approval{Status: ApprovalApproved, RequestedBy: requester, DecidedBy: approver}}, true, ""},
+		{"a pending approval (a forged release) is not", storedApproval{ap: &Approval{Status: ApprovalPending, RequestedBy: requester}}, false, ""},
+		{"a rejected approval is not", storedApproval{ap: &Approval{Status: ApprovalRejected, RequestedBy: requester, DecidedBy: approver}}, false, ""},
+		{"an approval with no deciding principal is not", storedApproval{ap: &Approval{Status: ApprovalApproved, RequestedBy: requester}}, false, ""},
+		{"an approval decided by the requester is not", storedApproval{ap: &Approval{Status: ApprovalApproved, RequestedBy: requester, DecidedBy: requester}}, false, ""},
+		{"no approval at all is not", storedApproval{}, false, ""},
+		{"a table that cannot be read is an error, never an approval", storedApproval{err: errors.New("throttled")}, false, CodeWorkflowUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := (&Approvals{Store: tt.store}).Verify(context.Background(), "wf-1")
+			if tt.wantCode != "" {
+				if problem.CodeOf(err) != tt.wantCode || v != nil {
+					t.Fatalf("got %+v, %v; want %s", v, err, tt.wantCode)
+				}
+				return
+			}
+			if err != nil || v.Approved != tt.wantApproved || v.Why == "" {
+				t.Fatalf("got %+v, %v; want approved %v with a reason", v, err, tt.wantApproved)
+			}
+		})
+	}
+}
