@@ -3,6 +3,8 @@ package statemachine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/ottuops/ottu-lambda/dev/localstack"
@@ -25,10 +28,17 @@ import (
 // transaction, the Ottu faults it meets, what the merchant sends, and what
 // must come of it.
 type scenario struct {
-	Name   string            `json:"name"`
-	Paid   string            `json:"paid"`
-	Faults []sandbox.Fault   `json:"faults"`
-	Start  map[string]string `json:"start"`
+	Name   string          `json:"name"`
+	Paid   string          `json:"paid"`
+	Faults []sandbox.Fault `json:"faults"`
+	// Direct are refunds sent first on the same payment through POST
+	// /operations/refund (currency KWD), each answered with status and code.
+	Direct []directRefund `json:"direct"`
+	// Start is what starts the workflow; currency_code is KWD unless it
+	// says otherwise ("" leaves it out).
+	Start map[string]string `json:"start"`
+	// DirectAfter are direct refunds sent once the workflow has ended.
+	DirectAfter []directRefund `json:"direct_after"`
 	// StartAgain are later starts with the same refund_id (and this
 	// amount), each answered with status and code.
 	StartAgain []struct {
@@ -38,11 +48,20 @@ type scenario struct {
 		// AfterEnd sends it once the workflow has ended.
 		AfterEnd bool `json:"after_end"`
 	} `json:"start_again"`
-	// Decide is the approver's decision, sent once the approval is pending.
+	// Decide is the approver's decision, sent once the approval is pending,
+	// signed (SigV4) as the local approver.
 	Decide *struct {
 		Approved bool   `json:"approved"`
 		Note     string `json:"note,omitempty"`
 	} `json:"decide"`
+	// SelfDecide sends the decision first signed as the requester, who
+	// started the workflow: it must be a 403 self_approval that changes
+	// nothing.
+	SelfDecide bool `json:"self_decide"`
+	// Forge, once the approval is pending, sends SendTaskSuccess with this
+	// output and the task token read from the execution's history, as any
+	// holder of states:SendTaskSuccess could.
+	Forge json.RawMessage `json:"forge"`
 	// DecideAgain is sent once the workflow has ended.
 	DecideAgain *struct {
 		Approved bool   `json:"approved"`
@@ -59,6 +78,7 @@ type scenario struct {
 		DetailContains string   `json:"detail_contains"`
 		FailureHasOttu bool     `json:"failure_has_ottu"`
 		Approval       string   `json:"approval"`
+		DecidedBy      string   `json:"decided_by"`
 		ApprovalNote   string   `json:"approval_note"`
 		Children       int      `json:"children"`
 		ChildState     string   `json:"child_state"`
@@ -69,15 +89,25 @@ type scenario struct {
 	} `json:"want"`
 }
 
+// directRefund is one POST /operations/refund and its answer.
+type directRefund struct {
+	Amount string `json:"amount"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+}
+
 // workflowView is the part of GET /refund-workflows/{id} the checks read.
 type workflowView struct {
-	WorkflowID  string `json:"workflow_id"`
-	TrackingKey string `json:"tracking_key"`
-	Status      string `json:"status"`
-	Step        string `json:"step"`
+	WorkflowID  string  `json:"workflow_id"`
+	TrackingKey string  `json:"tracking_key"`
+	Status      string  `json:"status"`
+	Step        string  `json:"step"`
+	RequestedBy *string `json:"requested_by"`
 	Approval    *struct {
-		Status string  `json:"status"`
-		Note   *string `json:"note"`
+		Status      string  `json:"status"`
+		Note        *string `json:"note"`
+		RequestedBy *string `json:"requested_by"`
+		DecidedBy   *string `json:"decided_by"`
 	} `json:"approval"`
 	Result *struct {
 		TrackingKey     string  `json:"tracking_key"`
@@ -163,11 +193,26 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 			t.Fatal(err)
 		}
 	}
-	start := map[string]string{"session_id": session}
+	direct := func(refunds []directRefund, when string) {
+		t.Helper()
+		for j, d := range refunds {
+			status, body := r.doHeaders(t, localstack.LocalUser{}, http.MethodPost, "/operations/refund",
+				map[string]string{"session_id": session, "amount": d.Amount, "currency_code": "KWD"},
+				map[string]string{"Tracking-Key": fmt.Sprintf("%s-%s-%d", session, when, j)})
+			if status != d.Status || (d.Code != "" && !strings.Contains(string(body), `"code":"`+d.Code+`"`)) {
+				t.Fatalf("direct refund of %s %s: %d %s, want %d %s", d.Amount, when, status, body, d.Status, d.Code)
+			}
+		}
+	}
+	direct(sc.Direct, "before")
+	start := map[string]string{"session_id": session, "currency_code": "KWD"}
 	for k, v := range sc.Start {
 		start[k] = v
+		if v == "" {
+			delete(start, k)
+		}
 	}
-	status, body := r.do(t, http.MethodPost, "/refund-workflows", start)
+	status, body := r.doAs(t, requester, http.MethodPost, "/refund-workflows", start)
 	if status != http.StatusAccepted {
 		t.Fatalf("start: %d %s", status, body)
 	}
@@ -185,8 +230,8 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 			if again.AfterEnd != afterEnd {
 				continue
 			}
-			req := map[string]string{"session_id": session, "refund_id": sc.Start["refund_id"], "amount": again.Amount}
-			status, body := r.do(t, http.MethodPost, "/refund-workflows", req)
+			req := map[string]string{"session_id": session, "refund_id": sc.Start["refund_id"], "amount": again.Amount, "currency_code": "KWD"}
+			status, body := r.doAs(t, requester, http.MethodPost, "/refund-workflows", req)
 			if status != again.Status || (again.Code != "" && !strings.Contains(string(body), `"code":"`+again.Code+`"`)) ||
 				(status == http.StatusOK && !strings.Contains(string(body), `"workflow_id":"`+id+`"`)) {
 				t.Errorf("starting refund_id %s again with %s: %d %s, want %d %s", sc.Start["refund_id"], again.Amount, status, body, again.Status, again.Code)
@@ -194,16 +239,34 @@ func (r *runner) run(t *testing.T, i int, sc scenario) {
 		}
 	}
 	startAgain(false)
-	if sc.Decide != nil {
+	if sc.Decide != nil || sc.Forge != nil {
 		r.waitFor(t, id, func(v workflowView) bool { return v.Approval != nil && v.Approval.Status == "pending" })
-		if status, body := r.do(t, http.MethodPost, "/refund-workflows/"+id+"/approval", sc.Decide); status != http.StatusOK {
+	}
+	if sc.SelfDecide {
+		status, body := r.doAs(t, requester, http.MethodPost, "/refund-workflows/"+id+"/approval", sc.Decide)
+		if status != http.StatusForbidden || !strings.Contains(string(body), `"code":"self_approval"`) {
+			t.Fatalf("a decision by the requester: %d %s, want 403 self_approval", status, body)
+		}
+		if v := r.waitFor(t, id, func(workflowView) bool { return true }); v.Approval == nil || v.Approval.Status != "pending" {
+			t.Fatalf("after the requester's decision the approval is %+v, want still pending", v.Approval)
+		}
+	}
+	if sc.Forge != nil {
+		token := r.taskToken(t, id)
+		if _, err := r.sfn.SendTaskSuccess(r.ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(sc.Forge))}); err != nil {
+			t.Fatalf("forged SendTaskSuccess: %v", err)
+		}
+	}
+	if sc.Decide != nil {
+		if status, body := r.doAs(t, approver, http.MethodPost, "/refund-workflows/"+id+"/approval", sc.Decide); status != http.StatusOK {
 			t.Fatalf("decision: %d %s", status, body)
 		}
 	}
 	v := r.waitFor(t, id, func(v workflowView) bool { return v.Status != "running" })
 	startAgain(true)
+	direct(sc.DirectAfter, "after")
 	if sc.DecideAgain != nil {
-		status, body := r.do(t, http.MethodPost, "/refund-workflows/"+id+"/approval", map[string]bool{"approved": sc.DecideAgain.Approved})
+		status, body := r.doAs(t, approver, http.MethodPost, "/refund-workflows/"+id+"/approval", map[string]bool{"approved": sc.DecideAgain.Approved})
 		if status != sc.DecideAgain.Status || !strings.Contains(string(body), `"code":"`+sc.DecideAgain.Code+`"`) {
 			t.Errorf("decision after the end: %d %s, want %d %s", status, body, sc.DecideAgain.Status, sc.DecideAgain.Code)
 		}
@@ -245,6 +308,12 @@ func (r *runner) check(t *testing.T, sc scenario, session string, v workflowView
 	if w.Approval != "" && (v.Approval == nil || v.Approval.Status != w.Approval) {
 		fail("approval %+v, want %s", v.Approval, w.Approval)
 	}
+	if w.Approval != "" && (v.RequestedBy == nil || *v.RequestedBy != requester.ARN || v.Approval == nil || v.Approval.RequestedBy == nil || *v.Approval.RequestedBy != requester.ARN) {
+		fail("requested_by %v (approval %+v), want the requester %s", v.RequestedBy, v.Approval, requester.ARN)
+	}
+	if w.DecidedBy != "" && (v.Approval == nil || v.Approval.DecidedBy == nil || *v.Approval.DecidedBy != r.arnOf(w.DecidedBy)) {
+		fail("approval %+v, want decided_by the %s", v.Approval, w.DecidedBy)
+	}
 	if w.ApprovalNote != "" && (v.Approval == nil || v.Approval.Note == nil || *v.Approval.Note != w.ApprovalNote) {
 		fail("approval %+v, want the note %q", v.Approval, w.ApprovalNote)
 	}
@@ -272,8 +341,37 @@ func (r *runner) check(t *testing.T, sc scenario, session string, v workflowView
 	}
 }
 
-// do sends a request to the local API as a merchant would.
+// The local IAM users the requests are signed as.
+var (
+	requester = localstack.LocalUser{Name: "requester", ARN: "arn:aws:iam::123456789012:user/requester"}
+	approver  = localstack.LocalUser{Name: "approver", ARN: "arn:aws:iam::123456789012:user/approver"}
+)
+
+func (r *runner) arnOf(name string) string {
+	for _, u := range r.stack.Users() {
+		if u.Name == name {
+			return u.ARN
+		}
+	}
+	return ""
+}
+
+// do sends an unsigned request to the local API (the local principal).
 func (r *runner) do(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	return r.doAs(t, localstack.LocalUser{}, method, path, body)
+}
+
+// doAs sends a request to the local API as a merchant's code would,
+// signed (SigV4, execute-api) with the named local user's key by the AWS
+// SDK's signer; a user without a name sends it unsigned.
+func (r *runner) doAs(t *testing.T, as localstack.LocalUser, method, path string, body any) (int, []byte) {
+	t.Helper()
+	return r.doHeaders(t, as, method, path, body, nil)
+}
+
+// doHeaders is doAs with request headers.
+func (r *runner) doHeaders(t *testing.T, as localstack.LocalUser, method, path string, body any, headers map[string]string) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -288,6 +386,16 @@ func (r *runner) do(t *testing.T, method, path string, body any) (int, []byte) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if as.Name != "" {
+		var raw []byte
+		if body != nil {
+			raw, _ = json.Marshal(body)
+		}
+		r.sign(t, req, as.Name, raw)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -318,6 +426,48 @@ func (r *runner) waitFor(t *testing.T, id string, cond func(workflowView) bool) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// sign signs req with the key of the local user named name.
+func (r *runner) sign(t *testing.T, req *http.Request, name string, body []byte) {
+	t.Helper()
+	for _, u := range localstack.LocalUsers {
+		if u.Name != name {
+			continue
+		}
+		sum := sha256.Sum256(body)
+		if err := v4.NewSigner().SignHTTP(r.ctx, aws.Credentials{AccessKeyID: u.AccessKeyID, SecretAccessKey: u.SecretAccessKey}, req,
+			hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no local user %s", name)
+}
+
+// taskToken reads the approval task's token from the execution's history,
+// where anyone allowed to read the history finds it.
+func (r *runner) taskToken(t *testing.T, id string) string {
+	t.Helper()
+	out, err := r.sfn.GetExecutionHistory(r.ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(refundflow.ExecutionARN(r.machine, id))})
+	if err != nil {
+		t.Fatalf("execution history: %v", err)
+	}
+	for _, e := range out.Events {
+		if e.TaskScheduledEventDetails == nil {
+			continue
+		}
+		var params struct {
+			Payload struct {
+				TaskToken string `json:"task_token"`
+			} `json:"Payload"`
+		}
+		if json.Unmarshal([]byte(aws.ToString(e.TaskScheduledEventDetails.Parameters)), &params) == nil && params.Payload.TaskToken != "" {
+			return params.Payload.TaskToken
+		}
+	}
+	t.Fatalf("no task token in the history of %s", id)
+	return ""
 }
 
 // history is the execution's history as JSON, for counting attempts.

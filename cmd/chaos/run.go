@@ -180,6 +180,11 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) (*outcome, error)
 		MaxProcesses:   cfg.MaxProcesses,
 		Logger:         slog.New(slog.NewJSONHandler(io.MultiWriter(stackOut, scan.writer()), nil)),
 		FunctionOutput: fnOut,
+		// The run drives refunds of every size, currency and identifier
+		// through faults: the direct route's approval threshold would refuse
+		// most of them before Ottu, so it is off here (refunds are still
+		// counted in their payments' totals, under the same faults).
+		Parameters: map[string]string{"DirectRefundApproval": "off"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the local stack: %w", err)

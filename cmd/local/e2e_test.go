@@ -31,10 +31,12 @@ func TestNewUserTrial(t *testing.T) {
 		code                          string
 		header                        [2]string
 	}{
-		{"a partial refund succeeds", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"2.500"}`, 200, "", [2]string{"Tracking-Key", "trial-1"}},
-		{"the same request again is replayed", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"2.500"}`, 200, "", [2]string{"Idempotent-Replayed", "true"}},
-		{"the same key with another amount is refused", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"3.000"}`, 422, "tracking_key_reused", [2]string{}},
-		{"a refund past the balance is rejected with Ottu's reason", "POST", "/operations/refund", "trial-2", `{"session_id":"demo-paid-kwd","amount":"9.000"}`, 422, "operation_rejected", [2]string{}},
+		{"a partial refund succeeds", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"2.500","currency_code":"KWD"}`, 200, "", [2]string{"Tracking-Key", "trial-1"}},
+		{"the same request again is replayed", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"2.500","currency_code":"KWD"}`, 200, "", [2]string{"Idempotent-Replayed", "true"}},
+		{"the same key with another amount is refused", "POST", "/operations/refund", "trial-1", `{"session_id":"demo-paid-kwd","amount":"3.000","currency_code":"KWD"}`, 422, "tracking_key_reused", [2]string{}},
+		{"a refund past the balance is rejected with Ottu's reason", "POST", "/operations/refund", "trial-2", `{"session_id":"demo-paid-kwd","amount":"9.000","currency_code":"KWD"}`, 422, "operation_rejected", [2]string{}},
+		{"a direct refund without currency_code is a 403 approval_required naming the workflow route", "POST", "/operations/refund", "trial-5", `{"session_id":"demo-paid-kwd","amount":"0.500"}`, 403, "approval_required", [2]string{}},
+		{"a direct refund above the local threshold (KWD 50.000) is a 403 approval_required", "POST", "/operations/refund", "trial-6", `{"session_id":"demo-paid-kwd","amount":"50.001","currency_code":"KWD"}`, 403, "approval_required", [2]string{}},
 		{"a capture on a paid transaction is rejected", "POST", "/operations/capture", "trial-3", `{"session_id":"demo-paid-kwd","amount":"1.000"}`, 422, "operation_rejected", [2]string{}},
 		{"a malformed amount is a 400", "POST", "/operations/refund", "trial-4", `{"session_id":"demo-paid-kwd","amount":"1.0001"}`, 400, "invalid_amount", [2]string{}},
 		{"the record of the first key is there", "GET", "/operations/trial-1", "", "", 200, "", [2]string{"Tracking-Key", "trial-1"}},
@@ -82,7 +84,7 @@ func TestNewUserTrial(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req, _ := http.NewRequestWithContext(ctx, "POST", api+"/operations/refund", strings.NewReader(`{"session_id":"demo-paid-kwd","amount":"0.100"}`))
+				req, _ := http.NewRequestWithContext(ctx, "POST", api+"/operations/refund", strings.NewReader(`{"session_id":"demo-paid-kwd","amount":"0.100","currency_code":"KWD"}`))
 				req.Header.Set("Tracking-Key", "trial-concurrent")
 				if resp, err := http.DefaultClient.Do(req); err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)

@@ -85,6 +85,12 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 		p("  Basic user   %s:%s   permissions %s", name, sb.Users[name].Password, strings.Join(sb.Users[name].Permissions, ","))
 	}
 	p("")
+	p("IAM users in moto (local-only keys; sign with SigV4, service execute-api, region us-east-1):")
+	for _, u := range s.Users() {
+		p("  %-10s %s / %s   %s", u.Name, u.AccessKeyID, u.SecretAccessKey, u.ARN)
+	}
+	p("  (an unsigned request to an IAM route is arn:aws:iam::123456789012:user/local; a bad signature is a 403)")
+	p("")
 	p("In moto:")
 	tables := s.Tables()
 	for _, id := range slices.Sorted(maps.Keys(tables)) {
@@ -100,15 +106,25 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("")
 	p("Try:")
 	p("  # a partial refund of demo-paid-kwd")
-	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500"}'`, u.API)
+	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500","currency_code":"KWD"}'`, u.API)
 	p("  # the same again: replayed (Idempotent-Replayed: true), Ottu not called twice")
-	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500"}'`, u.API)
+	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500","currency_code":"KWD"}'`, u.API)
 	p("  # the stored Tracking-Key record")
 	p("  curl -i %s/operations/demo-refund-1", u.API)
 	p("  # a direct invocation, as Step Functions would (AWS CLI v1: leave out --cli-binary-format)")
 	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --cli-binary-format raw-in-base64-out --payload '{"session_id":"demo-paid-kwd","amount":"1.000","tracking_key":"demo-refund-2"}' out.json`, u.API)
 	printWorkflows(p, s, u.API)
 	p("")
+}
+
+// sigv4Curl is curl's option to sign as the named local IAM user.
+func sigv4Curl(s *localstack.Stack, name string) string {
+	for _, u := range s.Users() {
+		if u.Name == name {
+			return fmt.Sprintf(`--aws-sigv4 "aws:amz:us-east-1:execute-api" --user "%s:%s"`, u.AccessKeyID, u.SecretAccessKey)
+		}
+	}
+	return ""
 }
 
 // printWorkflows tells how to run the refund workflow, when the template
@@ -119,16 +135,19 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 		return
 	}
 	p("")
-	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThreshold"])
+	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThresholds"])
 	for _, m := range machines {
 		p("  state machine  %s", m.ARN)
 	}
-	p("  # start one: 202 with its id and status URL")
-	p(`  curl -s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","reason":"damaged","refund_id":"demo-wf-1"}'`, api)
-	p("  # where it stands: waiting for its approval")
+	requester, approver := sigv4Curl(s, "requester"), sigv4Curl(s, "approver")
+	p("  # start one as the requester: 202 with its id and status URL")
+	p(`  curl -s %s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","currency_code":"KWD","reason":"damaged","refund_id":"demo-wf-1"}'`, requester, api)
+	p("  # where it stands: waiting for its approval, requested_by the requester")
 	p("  curl -s %s/refund-workflows/demo-wf-1", api)
-	p("  # approve it; then GET again shows the result")
-	p(`  curl -s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, api)
+	p("  # the requester approving its own refund: 403 self_approval")
+	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true}'`, requester, api)
+	p("  # approve it as the approver; then GET again shows the result and decided_by")
+	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, approver, api)
 	p("  # the execution history, every attempt (AWS CLI)")
 	p("  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions get-execution-history --endpoint-url %s --region us-east-1 --execution-arn %s:demo-wf-1",
 		s.URLs().Moto, strings.Replace(machines[0].ARN, ":stateMachine:", ":execution:", 1))

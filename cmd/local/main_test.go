@@ -54,7 +54,9 @@ func TestRun(t *testing.T) {
 			"Api-Key      cmd-test-key", "sandbox-webhook-key", "operator:operator-pass",
 			"table   EchoTable", "secret  arn:aws:secretsmanager:",
 			"demo-paid-kwd", "demo-authorized", "demo-pending",
-			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1",
+			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1", `"currency_code":"KWD"`,
+			"requester  AKIALOCALREQUESTER01 / local-requester-secret   arn:aws:iam::123456789012:user/requester",
+			"approver   AKIALOCALAPPROVER001 / local-approver-secret   arn:aws:iam::123456789012:user/approver",
 		} {
 			if !strings.Contains(banner, want) {
 				t.Errorf("the banner lacks %q:\n%s", want, banner)

@@ -21,7 +21,7 @@ var workflowTransactions = []sandbox.TransactionSpec{
 // waits until its approval is pending.
 func waitForApproval(t *testing.T, l *liveAPI, id, session, amount string) {
 	t.Helper()
-	a := l.send(liveCase{path: "/refund-workflows", body: `{"session_id":"` + session + `","amount":"` + amount + `","refund_id":"` + id + `"}`})
+	a := l.send(liveCase{as: "requester", path: "/refund-workflows", body: `{"session_id":"` + session + `","amount":"` + amount + `","refund_id":"` + id + `"}`})
 	if a.err != nil || (a.status != http.StatusAccepted && a.status != http.StatusOK) {
 		t.Fatalf("start %s: %d %v %s", id, a.status, a.err, a.body)
 	}
@@ -47,13 +47,13 @@ func workflowLiveCases() []liveCase {
 	return []liveCase{
 		// POST /refund-workflows.
 		{name: "a refund workflow under the approval threshold is a 202 with its id, Tracking-Key and status URL", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"1.000","reason":"damaged","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"1.000","currency_code":"KWD","reason":"damaged","refund_id":"live-wf-1"}`,
 			status: 202, want: map[string]string{"Location": "*"}, members: []string{"workflow_id", "tracking_key", "status_url"}},
 		{name: "the same refund_id again is a 200 with that workflow, and nothing new starts", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"1.000","reason":"damaged","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"1.000","currency_code":"KWD","reason":"damaged","refund_id":"live-wf-1"}`,
 			status: 200, want: map[string]string{"Location": "*"}, members: []string{"status", "step", "request"}},
 		{name: "the same refund_id for another amount is a 422 refund_id_reused", path: "/refund-workflows",
-			body:   `{"session_id":"live-workflow-paid","amount":"2.000","refund_id":"live-wf-1"}`,
+			body:   `{"session_id":"live-workflow-paid","amount":"2.000","currency_code":"KWD","refund_id":"live-wf-1"}`,
 			status: 422, code: "refund_id_reused"},
 		{name: "a refund workflow naming no payment is a 400 invalid_request", path: "/refund-workflows",
 			body: `{"amount":"1.000","refund_id":"live-wf-no-payment"}`, spec: specRejects, status: 400, code: "invalid_request"},
@@ -78,13 +78,18 @@ func workflowLiveCases() []liveCase {
 			spec: specRejects, status: 400, code: "invalid_request"},
 
 		// POST /refund-workflows/{id}/approval.
-		{name: "approving a refund that waits for its approval is a 200 with the decision", path: "/refund-workflows/live-wf-approve/approval",
-			body: `{"approved":true,"note":"checked"}`, status: 200, members: []string{"approval", "status_url"},
+		{name: "a decision by the principal that started the workflow is a 403 self_approval", path: "/refund-workflows/live-wf-approve/approval",
+			as: "requester", body: `{"approved":true,"note":"mine"}`, status: 403, code: "self_approval",
 			setup: func(t *testing.T, l *liveAPI) {
 				waitForApproval(t, l, "live-wf-approve", "live-workflow-approve", "75.000")
 			}},
+		{name: "a request to an IAM route with a bad signature is API Gateway's 403", path: "/refund-workflows/live-wf-approve/approval",
+			header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=AKIALOCALAPPROVER001/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "X-Amz-Date": "20260101T000000Z"},
+			body:   `{"approved":true}`, status: 403},
+		{name: "approving a refund that waits for its approval is a 200 with the decision", path: "/refund-workflows/live-wf-approve/approval",
+			as: "approver", body: `{"approved":true,"note":"checked"}`, status: 200, members: []string{"approval", "status_url"}},
 		{name: "approving it again is a 409 approval_decided", path: "/refund-workflows/live-wf-approve/approval",
-			body: `{"approved":true}`, status: 409, code: "approval_decided"},
+			as: "approver", body: `{"approved":true}`, status: 409, code: "approval_decided"},
 		{name: "approving a workflow that needs no approval is a 409 approval_not_pending", path: "/refund-workflows/live-wf-1/approval",
 			body: `{"approved":true}`, status: 409, code: "approval_not_pending"},
 		{name: "approving a workflow no one started is a 404 not_found", path: "/refund-workflows/live-wf-none/approval",

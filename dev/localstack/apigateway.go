@@ -151,21 +151,26 @@ func sortRoutes(routes []apiRoute) {
 }
 
 // apiGateway serves the merchant API like `sam local start-api` does for an
-// HTTP API with payload format 2.0. Authorization is not enforced: IAM
-// routes get a fixed local identity, as sam local does.
+// HTTP API with payload format 2.0. On IAM routes it verifies SigV4 as API
+// Gateway does: a request signed with a local user's key (LocalUsers)
+// carries that user's identity, a bad signature or unknown key is a 403,
+// and an unsigned request gets the documented local principal (user/local),
+// as sam local gives every request.
 type apiGateway struct {
 	routes    []apiRoute
 	functions invoker
-	logger    *slog.Logger
-	now       func() time.Time
+	// users are the local IAM users by access key.
+	users  map[string]LocalUser
+	logger *slog.Logger
+	now    func() time.Time
 	// timeout is the integration timeout; tests shorten it.
 	timeout time.Duration
 }
 
-func newAPIGateway(routes []apiRoute, functions invoker, logger *slog.Logger) *apiGateway {
+func newAPIGateway(routes []apiRoute, functions invoker, users map[string]LocalUser, logger *slog.Logger) *apiGateway {
 	routes = slices.Clone(routes)
 	sortRoutes(routes)
-	return &apiGateway{routes: routes, functions: functions, logger: logger, now: time.Now, timeout: integrationTimeout}
+	return &apiGateway{routes: routes, functions: functions, users: users, logger: logger, now: time.Now, timeout: integrationTimeout}
 }
 
 func (g *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +196,21 @@ func (g *apiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	event, err := json.Marshal(g.event(r, route, params, body, requestID))
+	var user *LocalUser
+	if route.IAMAuth && r.Header.Get("Authorization") != "" {
+		u, err := verifySigV4(r, body, g.users, g.now())
+		switch {
+		case errors.Is(err, errUnknownKey):
+			apiMessage(w, http.StatusForbidden, "The security token included in the request is invalid.")
+			return
+		case err != nil:
+			g.logger.Info("request signature refused", "route", route.routeKey(), "request_id", requestID, "error", err.Error())
+			apiMessage(w, http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+			return
+		}
+		user = &u
+	}
+	event, err := json.Marshal(g.event(r, route, params, body, requestID, user))
 	if err != nil {
 		g.logger.Error("API event could not be encoded", "route", route.routeKey(), "error", err.Error())
 		apiMessage(w, http.StatusInternalServerError, "Internal Server Error")
@@ -252,7 +271,7 @@ func (g *apiGateway) route(r *http.Request) (apiRoute, map[string]string, bool) 
 }
 
 // event builds the payload format 2.0 event API Gateway would send.
-func (g *apiGateway) event(r *http.Request, route apiRoute, params map[string]string, body []byte, requestID string) events.APIGatewayV2HTTPRequest {
+func (g *apiGateway) event(r *http.Request, route apiRoute, params map[string]string, body []byte, requestID string, user *LocalUser) events.APIGatewayV2HTTPRequest {
 	now := g.now().UTC()
 	sourceIP, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -317,15 +336,7 @@ func (g *apiGateway) event(r *http.Request, route apiRoute, params map[string]st
 		},
 	}
 	if route.IAMAuth {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-				AccessKey: "AKIALOCALSTACK000000",
-				AccountID: localAccountID,
-				CallerID:  "AIDALOCALSTACK000000",
-				UserARN:   "arn:aws:iam::" + localAccountID + ":user/local",
-				UserID:    "AIDALOCALSTACK000000",
-			},
-		}
+		ev.RequestContext.Authorizer = iamIdentity(user)
 	}
 	if len(body) > 0 {
 		if isText(r.Header.Get("Content-Type"), body) {

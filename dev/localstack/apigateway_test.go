@@ -55,7 +55,7 @@ func TestRouteMatching(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newAPIGateway(tt.routes, nil, slog.New(slog.DiscardHandler))
+			g := newAPIGateway(tt.routes, nil, nil, slog.New(slog.DiscardHandler))
 			r := httptest.NewRequest(tt.method, tt.path, nil)
 			route, params, ok := g.route(r)
 			if tt.wantKey == "" {
@@ -83,7 +83,7 @@ func echoAPI(t *testing.T) string {
 		{Method: "ANY", Path: "/echo", Function: "EchoFunction"},
 		{Method: "GET", Path: "/missing", Function: "NoSuchFunction"},
 	}
-	srv := httptest.NewServer(newAPIGateway(routes, fns, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(newAPIGateway(routes, fns, testUsers(), slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -281,7 +281,7 @@ func TestAPIGatewayResponses(t *testing.T) {
 
 	t.Run("a function slower than the integration timeout answers 503, as API Gateway does", func(t *testing.T) {
 		fns := functionSet{"EchoFunction": newEchoPool(t, 1, 5*time.Second)}
-		g := newAPIGateway([]apiRoute{{Method: "ANY", Path: "/echo", Function: "EchoFunction"}}, fns, slog.New(slog.DiscardHandler))
+		g := newAPIGateway([]apiRoute{{Method: "ANY", Path: "/echo", Function: "EchoFunction"}}, fns, nil, slog.New(slog.DiscardHandler))
 		g.timeout = 200 * time.Millisecond
 		srv := httptest.NewServer(g)
 		t.Cleanup(srv.Close)

@@ -145,6 +145,7 @@ type Stack struct {
 	urls      URLs
 	secrets   Secrets
 	tables    map[string]string
+	users     map[string]LocalUser
 	demo      []sandbox.Transaction
 	functions functionSet
 	logger    *slog.Logger
@@ -280,7 +281,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 
 	mux := http.NewServeMux()
 	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
-	mux.Handle("/", newAPIGateway(routes, s.functions, opts.Logger))
+	mux.Handle("/", newAPIGateway(routes, s.functions, s.users, opts.Logger))
 	s.serve(apiLn, mux)
 	// Once the Invoke API serves: moto's Step Functions engine calls the
 	// workflow's functions through it.
@@ -367,6 +368,10 @@ func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate
 			return fmt.Errorf("create secret %s in moto: %w", sec.name, err)
 		}
 		*sec.arn = aws.ToString(out.ARN)
+	}
+	s.step("creating the local IAM users (requester, approver) in moto…")
+	if s.users, err = createLocalUsers(ctx, cfg); err != nil {
+		return err
 	}
 	return nil
 }
@@ -548,6 +553,18 @@ func (s *Stack) Secrets() Secrets { return s.secrets }
 
 // Tables maps each table's logical id to its name in moto.
 func (s *Stack) Tables() map[string]string { return maps.Clone(s.tables) }
+
+// Users returns the local IAM users (LocalUsers) with the ARN and user id
+// moto gave them.
+func (s *Stack) Users() []LocalUser {
+	var out []LocalUser
+	for _, u := range LocalUsers {
+		if got, ok := s.users[u.AccessKeyID]; ok {
+			out = append(out, got)
+		}
+	}
+	return out
+}
 
 // Demo returns the demo transactions as the sandbox created them.
 func (s *Stack) Demo() []sandbox.Transaction { return slices.Clone(s.demo) }

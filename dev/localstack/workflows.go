@@ -25,7 +25,7 @@ import (
 // enough to watch, and a threshold the demo transactions can exceed. They
 // reach the definition through the same DefinitionSubstitutions as in AWS.
 var LocalParameters = map[string]string{
-	"RefundApprovalThreshold":      "50.000",
+	"RefundApprovalThresholds":     "KWD=50.000",
 	"RefundApprovalTimeoutSeconds": "900",
 	"QueuedRefundPollSeconds":      "2",
 	"QueuedRefundPollRounds":       "10",
@@ -154,6 +154,10 @@ func (s *Stack) seedDemoWorkflow(ctx context.Context) error {
 		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "local-seed-workflow", DomainName: hostOf(s.urls.API),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/refund-workflows"}},
 	}
+	// Started by the local requester, so the local approver (or the unsigned
+	// local principal) may approve it.
+	requester := s.users[LocalUsers[0].AccessKeyID]
+	ev.RequestContext.Authorizer = iamIdentity(&requester)
 	payload, _ := json.Marshal(ev)
 	out, err := s.functions.Invoke(ctx, demoWorkflowFunction, payload)
 	if err != nil {

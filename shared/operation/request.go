@@ -29,6 +29,12 @@ type Request struct {
 	// Extra is passed to Ottu unchanged (a JSON object), nil when absent.
 	Extra       json.RawMessage
 	TrackingKey string
+	// CurrencyCode is a refund's currency as the caller states it (never
+	// sent to Ottu): the approval thresholds are set per currency.
+	CurrencyCode string
+	// Approval is where a refund stands with the approval threshold, set
+	// by the adapter that built the request (never from an HTTP body).
+	Approval RefundApproval
 }
 
 // ValidateTrackingKey checks a key against payment.CheckTrackingKey, as
@@ -74,6 +80,14 @@ func (r Request) Validate() error {
 		}
 		if !r.Amount.IsPositive() {
 			return problem.Invalid(problem.CodeInvalidAmount, "amount", "amount must be greater than zero.")
+		}
+	}
+	if r.CurrencyCode != "" {
+		if r.Operation != payment.Refund {
+			return problem.Invalid(problem.CodeInvalidRequest, "currency_code", fmt.Sprintf("currency_code is taken by refund only, not by %s.", r.Operation))
+		}
+		if !ValidCurrency(r.CurrencyCode) {
+			return problem.Invalid(problem.CodeInvalidRequest, "currency_code", "currency_code must be the payment's ISO 4217 code in capitals, such as KWD.")
 		}
 	}
 	if r.Extra != nil {

@@ -60,6 +60,10 @@ type Service struct {
 	// (API v1): an unknown outcome is then never sent again by itself, since
 	// a second request could perform the operation twice.
 	NoOttuReplay bool
+	// Refunds, when set, counts every refund in its transaction's refunded
+	// total and refuses, on the direct route, one that needs an approval
+	// (nil: refunds are neither counted nor limited).
+	Refunds *RefundLimits
 	// Observe, when set, is told the outcome of every Execute (metrics).
 	Observe func(ctx context.Context, op payment.Operation, outcome string, d time.Duration)
 }
@@ -127,11 +131,37 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 			"The Tracking-Key store could not be reached, so nothing was sent to Ottu and no money moved; retry with the same Tracking-Key after the Retry-After delay.")
 	}
 
+	var reserved *Reservation
+	if s.Refunds != nil && req.Operation == payment.Refund {
+		rctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+		reserved, err = s.Refunds.reserve(rctx, req)
+		cancel()
+		if err != nil {
+			// Nothing was sent: the key is freed (failed) for a later try.
+			var p *problem.Error
+			if !errors.As(err, &p) {
+				p = storeUnavailable(req.TrackingKey, err, "The refunded-total store could not be reached, so nothing was sent to Ottu and no money moved; retry with the same Tracking-Key.")
+			}
+			p.TrackingKey = req.TrackingKey
+			s.record(ctx, req, leaseID, outcome{status: StatusFailed, code: p.Code, err: p})
+			return nil, p
+		}
+	}
+
 	resp, callErr := s.Ottu.Operation(ctx, req.ottuRequest())
 	if callErr == nil {
 		callErr = checkAnswerMatches(req, resp, start)
 	}
 	outcome := s.outcomeOf(req, resp, callErr)
+	if reserved != nil && outcome.status == StatusFailed {
+		// Ottu recognisably did nothing: the amount no longer counts. A
+		// release that fails leaves the total too high, never too low.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
+		if err := s.Refunds.Totals.Release(wctx, reserved.Transaction, reserved.TrackingKey); err != nil {
+			s.logger(ctx).LogAttrs(ctx, slog.LevelError, "refund reservation not released", slog.String("error", err.Error()))
+		}
+		cancel()
+	}
 	recorded := s.record(ctx, req, leaseID, outcome)
 	if outcome.err != nil {
 		if !recorded {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
 )
 
 // ApprovalStatus is where an approval stands.
@@ -42,16 +43,21 @@ type Approval struct {
 	Deadline    time.Time
 	DecidedAt   time.Time
 	Note        string
+	// RequestedBy is the IAM principal that started the workflow ("" when
+	// unknown); DecidedBy the one that decided. They are never the same.
+	RequestedBy string
+	DecidedBy   string
 	// Delivered is set once the workflow has the decision.
 	Delivered bool
 	// ExpiresAt is when the record may be deleted (DynamoDB TTL).
 	ExpiresAt time.Time
 }
 
-// Decision is an approver's answer.
+// Decision is an approver's answer; By is the approver's IAM principal.
 type Decision struct {
 	Approved bool
 	Note     string
+	By       string
 }
 
 // ApprovalTimedOutError is the error the definition fails a workflow with
@@ -80,16 +86,13 @@ type RequestEvent struct {
 	Workflow  Prepared `json:"workflow"`
 }
 
-// maxTaskToken is Step Functions' limit on a task token.
-const maxTaskToken = 2048
-
 // Request stores a pending approval with its task token, so that a
 // decision can resume the workflow. It runs before the workflow waits, so
 // no decision can come before the token is stored.
 func (a *Approvals) Request(ctx context.Context, ev RequestEvent) (*Approval, error) {
 	wf := ev.Workflow
 	switch {
-	case ev.TaskToken == "" || len(ev.TaskToken) > maxTaskToken:
+	case ev.TaskToken == "" || tasktoken.TooLong(ev.TaskToken):
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "task_token", "task_token is missing or too long; the definition passes $$.Task.Token.")
 	case !ValidWorkflowID(wf.WorkflowID) || wf.TrackingKey == "":
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "workflow", "workflow must be the prepared workflow ($.workflow), with its workflow_id and tracking_key.")
@@ -102,6 +105,7 @@ func (a *Approvals) Request(ctx context.Context, ev RequestEvent) (*Approval, er
 		WorkflowID: wf.WorkflowID, Status: ApprovalPending, TaskToken: ev.TaskToken, TrackingKey: wf.TrackingKey,
 		Amount: deref(wf.Request.Amount), Threshold: wf.Approval.Threshold, Why: wf.Approval.Why, Reason: deref(wf.Request.Reason),
 		RequestedAt: now, Deadline: deadline, ExpiresAt: deadline.Add(a.retention()),
+		RequestedBy: deref(wf.RequestedBy),
 	}
 	cctx, cancel := a.call(ctx)
 	defer cancel()
@@ -127,17 +131,24 @@ func (a *Approvals) Decide(ctx context.Context, workflowID string, d Decision) (
 	if err := checkNote(d.Note); err != nil {
 		return nil, err
 	}
+	if d.By == "" {
+		return nil, &problem.Error{Code: problem.CodePrincipalRequired,
+			Detail: "The decision carries no IAM principal, so who decided could not be recorded and nothing was decided; call POST /refund-workflows/{id}/approval on its IAM-authorized route, signed (SigV4) with the approver's credentials."}
+	}
 	status := ApprovalRejected
 	if d.Approved {
 		status = ApprovalApproved
 	}
 	now := a.now()
 	cctx, cancel := a.call(ctx)
-	ap, err := a.Store.Decide(cctx, workflowID, status, d.Note, now)
+	ap, err := a.Store.Decide(cctx, workflowID, status, d.Note, d.By, now)
 	cancel()
 	switch {
 	case errors.Is(err, ErrApprovalNotFound):
 		return nil, a.notWaiting(ctx, workflowID)
+	case errors.Is(err, ErrApprovalNotPending) && ap != nil && ap.Status == ApprovalPending && ap.RequestedBy == d.By:
+		return nil, &problem.Error{Code: problem.CodeSelfApproval,
+			Detail: fmt.Sprintf("%s started refund workflow %s, so it cannot also approve or reject it: four eyes. Another principal, with the refund approver policy, must decide; nothing was decided.", d.By, workflowID)}
 	case errors.Is(err, ErrApprovalNotPending) && ap != nil:
 		if ap.Status != status || ap.Delivered || ap.Status == ApprovalExpired || ap.Status == ApprovalPending {
 			return nil, notPending(ap)
@@ -276,4 +287,59 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// VerifyEvent is what the definition's VerifyApproval state sends after
+// the wait: {"verify": {"workflow_id": "…"}}.
+type VerifyEvent struct {
+	Verify struct {
+		WorkflowID string `json:"workflow_id"`
+	} `json:"verify"`
+}
+
+// Verified is VerifyApproval's answer: whether the approvals table holds
+// an approval of the workflow recorded by the approval function. Approved
+// is the only thing the definition lets through to Refund.
+type Verified struct {
+	Approved    bool    `json:"approved"`
+	Status      string  `json:"status"`
+	RequestedBy *string `json:"requested_by"`
+	DecidedBy   *string `json:"decided_by"`
+	Why         string  `json:"why"`
+}
+
+// Verify re-reads a workflow's approval after its wait ended with a task
+// success. The task token is in the execution's history and
+// states:SendTaskSuccess cannot be narrowed to one token by IAM, so the
+// success itself proves nothing: only an approval the approval function
+// recorded (approved, by a principal other than the requester) lets the
+// refund run. Anything else answers not approved, and the workflow ends
+// with nothing refunded. A table that cannot be read is an error (the
+// definition retries, then ends the workflow, also with nothing refunded).
+func (a *Approvals) Verify(ctx context.Context, workflowID string) (*Verified, error) {
+	if !ValidWorkflowID(workflowID) {
+		return nil, problem.Invalid(problem.CodeInvalidRequest, "verify.workflow_id", "verify.workflow_id must be the workflow's id ($.workflow.workflow_id).")
+	}
+	cctx, cancel := a.call(ctx)
+	ap, err := a.Store.Get(cctx, workflowID)
+	cancel()
+	switch {
+	case errors.Is(err, ErrApprovalNotFound):
+		return &Verified{Status: "none", Why: "The approvals table holds no approval of this workflow, so the task success that ended its wait was not sent by the approval function."}, nil
+	case err != nil:
+		return nil, unavailable(err, "The approvals table could not be read, so the approval could not be verified and nothing was refunded.")
+	}
+	v := &Verified{Status: string(ap.Status), RequestedBy: nullable(ap.RequestedBy), DecidedBy: nullable(ap.DecidedBy)}
+	switch {
+	case ap.Status != ApprovalApproved:
+		v.Why = fmt.Sprintf("The approvals table records the approval as %s, so the task success that ended the wait was not the approval function's; nothing is refunded.", ap.Status)
+	case ap.DecidedBy == "":
+		v.Why = "The approval records no deciding principal, so it was not recorded by the approval function; nothing is refunded."
+	case ap.DecidedBy == ap.RequestedBy:
+		v.Why = "The approval was decided by the principal that started the workflow; nothing is refunded."
+	default:
+		v.Approved = true
+		v.Why = fmt.Sprintf("Approved by %s, who did not start the workflow.", ap.DecidedBy)
+	}
+	return v, nil
 }

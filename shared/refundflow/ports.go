@@ -64,11 +64,12 @@ type ApprovalStore interface {
 	Put(ctx context.Context, a Approval) error
 	// Get reads a workflow's approval: ErrApprovalNotFound when none.
 	Get(ctx context.Context, workflowID string) (*Approval, error)
-	// Decide records a decision in one conditional write, only while the
-	// approval is pending and before its deadline. When it is not, the
-	// error wraps ErrApprovalNotPending (or is ErrApprovalNotFound) and
-	// the approval is returned as it is.
-	Decide(ctx context.Context, workflowID string, status ApprovalStatus, note string, now time.Time) (*Approval, error)
+	// Decide records a decision by decidedBy in one conditional write, only
+	// while the approval is pending, before its deadline, and when
+	// decidedBy is not the principal that started the workflow. When it is
+	// not, the error wraps ErrApprovalNotPending (or is ErrApprovalNotFound)
+	// and the approval is returned as it is.
+	Decide(ctx context.Context, workflowID string, status ApprovalStatus, note, decidedBy string, now time.Time) (*Approval, error)
 	// SetDelivered notes that the workflow has the decision.
 	SetDelivered(ctx context.Context, workflowID string) error
 	// SetExpired notes that the workflow timed out before the decision

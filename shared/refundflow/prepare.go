@@ -2,6 +2,7 @@ package refundflow
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 )
 
@@ -20,8 +22,12 @@ import (
 // and turned into numbers by Prepare, so the definition reads them with
 // paths.
 type Settings struct {
-	// ApprovalThreshold: a refund of more than this needs an approval.
-	ApprovalThreshold string `json:"approval_threshold"`
+	// ApprovalThresholds are the approval thresholds per currency
+	// ("KWD=500.000,USD=1500.00", operation.ParseThresholds): a refund that
+	// takes its payment's refunded total above its currency's threshold
+	// needs an approval, and so does one in a currency without one.
+	ApprovalThresholds string `json:"approval_thresholds"`
+	thresholds         operation.Thresholds
 	// ApprovalTimeoutSeconds ends an approval no one gave.
 	ApprovalTimeoutSeconds int `json:"approval_timeout_seconds"`
 	// QueuedPollSeconds and QueuedPollRounds: how often, and how many
@@ -52,7 +58,7 @@ func parseSettings(raw map[string]string) (Settings, error) {
 		{"retry_wait_seconds", &s.RetryWaitSeconds, 1, maxSeconds},
 		{"max_wait_rounds", &s.MaxWaitRounds, 1, 1000},
 	}
-	known := []string{"approval_threshold"}
+	known := []string{"approval_thresholds"}
 	for _, f := range ints {
 		known = append(known, f.name)
 		n, err := strconv.Atoi(strings.TrimSpace(raw[f.name]))
@@ -62,10 +68,10 @@ func parseSettings(raw map[string]string) (Settings, error) {
 		}
 		*f.dst = n
 	}
-	if t, err := amount.ParseSigned(strings.TrimSpace(raw["approval_threshold"])); err != nil || t.IsNegative() {
-		problems = append(problems, fmt.Sprintf("approval_threshold must be a decimal of zero or more such as \"500.000\", got %q", raw["approval_threshold"]))
+	if t, err := operation.ParseThresholds(raw["approval_thresholds"]); err != nil {
+		problems = append(problems, "approval_thresholds: "+err.Error())
 	} else {
-		s.ApprovalThreshold = amount.Format(t)
+		s.ApprovalThresholds, s.thresholds = t.String(), t
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !slices.Contains(known, k) {
@@ -94,6 +100,9 @@ type Prepared struct {
 	RefundID    *string `json:"refund_id"`
 	TrackingKey string  `json:"tracking_key"`
 	Request     View    `json:"request"`
+	// RequestedBy is the IAM principal that started the workflow; null
+	// when it was started in Step Functions directly.
+	RequestedBy *string `json:"requested_by"`
 	// Refund is the refund function's direct event.
 	Refund map[string]string `json:"refund"`
 	// StatusRequest is the operation-status function's direct event, a
@@ -107,10 +116,11 @@ type Prepared struct {
 // View is a request as the workflow shows it: every member, null when
 // not given.
 type View struct {
-	SessionID *string `json:"session_id"`
-	OrderNo   *string `json:"order_no"`
-	Amount    *string `json:"amount"`
-	Reason    *string `json:"reason"`
+	SessionID    *string `json:"session_id"`
+	OrderNo      *string `json:"order_no"`
+	Amount       *string `json:"amount"`
+	CurrencyCode *string `json:"currency_code"`
+	Reason       *string `json:"reason"`
 }
 
 // StatusRequest asks the operation-status function for the record of a
@@ -135,11 +145,16 @@ type Rounds struct {
 	Polls int `json:"polls"`
 }
 
+// Refunded reads a payment's refunded total (operation.RefundTotals'
+// Total, by operation.TransactionOf(session_id)).
+type Refunded func(ctx context.Context, transaction string) (operation.RefundTotal, error)
+
 // Prepare validates a workflow's input, derives its Tracking-Key and
-// decides, in decimal, whether the refund needs an approval. Its errors are
-// problems with code invalid_request: the definition fails the workflow
-// with their detail, and nothing is refunded.
-func Prepare(ev PrepareEvent) (*Prepared, error) {
+// decides, in decimal, whether the refund needs an approval: with what was
+// refunded on the payment before (refunded; nil counts nothing). Its
+// errors are problems with code invalid_request: the definition fails the
+// workflow with their detail, and nothing is refunded.
+func Prepare(ctx context.Context, ev PrepareEvent, refunded Refunded) (*Prepared, error) {
 	if !ValidWorkflowID(ev.WorkflowID) {
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "workflow_id",
 			fmt.Sprintf("workflow_id %q is not a workflow id; the definition passes $$.Execution.Name.", ev.WorkflowID))
@@ -148,7 +163,7 @@ func Prepare(ev PrepareEvent) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := ParseRequest(ev.Input)
+	req, err := ParseInput(ev.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -157,38 +172,80 @@ func Prepare(ev PrepareEvent) (*Prepared, error) {
 		RefundID:    nullable(req.RefundID),
 		TrackingKey: TrackingKeyFor(ev.WorkflowID, req.RefundID),
 		Request:     ViewOf(req),
+		RequestedBy: nullable(req.RequestedBy),
 		Settings:    settings,
 	}
 	p.Refund = map[string]string{"tracking_key": p.TrackingKey}
-	for k, v := range map[string]string{"session_id": req.SessionID, "order_no": req.OrderNo, "amount": req.AmountText} {
+	for k, v := range map[string]string{"session_id": req.SessionID, "order_no": req.OrderNo, "amount": req.AmountText, "currency_code": req.CurrencyCode} {
 		if v != "" {
 			p.Refund[k] = v
 		}
 	}
 	p.StatusRequest = StatusRequest{TrackingKey: p.TrackingKey, Refresh: true}
-	threshold := decimal.RequireFromString(settings.ApprovalThreshold)
-	p.Approval = assess(req, threshold)
-	p.Approval.Threshold = settings.ApprovalThreshold
+	p.Approval = assess(ctx, req, settings.thresholds, refunded)
 	p.Approval.Decision = json.RawMessage("null")
+	// The refund function reserves the amount in the payment's total: an
+	// approved refund (it reaches Refund only through VerifyApproval) is
+	// counted, one that needed none is checked against the threshold
+	// again, atomically, so two workflows at once cannot pass it together.
+	p.Refund["approval"] = string(operation.RefundWithinThreshold)
+	if p.Approval.Required {
+		p.Refund["approval"] = string(operation.RefundApproved)
+	}
 	return p, nil
 }
 
-// assess decides whether a person must approve: above the threshold, or
-// with no amount (Ottu then refunds everything left, which this workflow
-// cannot compare with the threshold before the refund).
-func assess(req Request, threshold decimal.Decimal) ApprovalPlan {
+// assess decides whether a person must approve: when the refund would
+// take the payment's refunded total above its currency's threshold, and
+// whenever it cannot be compared with one (no amount: Ottu then refunds
+// everything left; no currency_code, or one without a threshold; named by
+// order_no only, since totals are kept per session_id; a total that could
+// not be read).
+func assess(ctx context.Context, req Request, thresholds operation.Thresholds, refunded Refunded) ApprovalPlan {
+	threshold, ok := thresholds[req.CurrencyCode]
+	plan := ApprovalPlan{Required: true}
+	if ok {
+		plan.Threshold = amount.Format(threshold)
+	}
 	switch {
 	case req.Amount == nil:
-		return ApprovalPlan{Required: true, Why: "No amount was given, so Ottu would refund everything left, which cannot be compared with the approval threshold beforehand."}
+		plan.Why = "No amount was given, so Ottu would refund everything left, which cannot be compared with the approval threshold beforehand."
+		return plan
+	case req.CurrencyCode == "":
+		plan.Why = "No currency_code was given, so the amount cannot be compared with an approval threshold (they are set per currency)."
+		return plan
+	case !ok:
+		plan.Why = fmt.Sprintf("No approval threshold is set for %s, so every refund in it needs an approval.", req.CurrencyCode)
+		return plan
+	case req.SessionID == "":
+		plan.Why = "The refunded total is kept per session_id and this refund names its payment by order_no only, so it cannot be compared with the threshold."
+		return plan
 	case req.Amount.GreaterThan(threshold):
-		return ApprovalPlan{Required: true, Why: fmt.Sprintf("The amount %s is above the approval threshold %s.", req.AmountText, amount.Format(threshold))}
+		plan.Why = fmt.Sprintf("The amount %s %s is above the approval threshold %s %s.", req.AmountText, req.CurrencyCode, plan.Threshold, req.CurrencyCode)
+		return plan
 	}
-	return ApprovalPlan{Why: fmt.Sprintf("The amount %s is not above the approval threshold %s.", req.AmountText, amount.Format(threshold))}
+	before := operation.RefundTotal{Amount: decimal.Zero}
+	if refunded != nil {
+		var err error
+		if before, err = refunded(ctx, operation.TransactionOf(req.SessionID)); err != nil {
+			plan.Why = "The payment's refunded total could not be read, so the refund is not taken as within the threshold."
+			return plan
+		}
+	}
+	if after := before.Amount.Add(*req.Amount); after.GreaterThan(threshold) {
+		plan.Why = fmt.Sprintf("%s %s was refunded on this payment before, so %s more (%s in all) is above the approval threshold %s %s.",
+			amount.Format(before.Amount), req.CurrencyCode, req.AmountText, amount.Format(after), plan.Threshold, req.CurrencyCode)
+		return plan
+	}
+	plan.Required = false
+	plan.Why = fmt.Sprintf("The amount %s %s, with %s refunded on this payment before, is not above the approval threshold %s %s.",
+		req.AmountText, req.CurrencyCode, amount.Format(before.Amount), plan.Threshold, req.CurrencyCode)
+	return plan
 }
 
 // ViewOf is the request as the workflow shows it.
 func ViewOf(r Request) View {
-	return View{SessionID: nullable(r.SessionID), OrderNo: nullable(r.OrderNo), Amount: nullable(r.AmountText), Reason: nullable(r.Reason)}
+	return View{SessionID: nullable(r.SessionID), OrderNo: nullable(r.OrderNo), Amount: nullable(r.AmountText), CurrencyCode: nullable(r.CurrencyCode), Reason: nullable(r.Reason)}
 }
 
 func nullable(s string) *string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
+	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 )
@@ -28,6 +30,13 @@ type Request struct {
 	AmountText string
 	Reason     string
 	RefundID   string
+	// CurrencyCode is the payment's currency as the caller states it: the
+	// approval thresholds are set per currency.
+	CurrencyCode string
+	// RequestedBy is the IAM principal that started the workflow (from
+	// API Gateway's authorizer, never from the body); "" when unknown (an
+	// execution started in Step Functions directly).
+	RequestedBy string
 }
 
 // Limits of the request's free text.
@@ -37,7 +46,11 @@ const (
 )
 
 // RequestFields are the members a request may have.
-var RequestFields = []string{"session_id", "order_no", "amount", "reason", "refund_id"}
+var RequestFields = []string{"session_id", "order_no", "amount", "currency_code", "reason", "refund_id"}
+
+// inputFields are the members of a workflow's execution input: the
+// request, and the principal the refund-workflow function recorded.
+var inputFields = append(slices.Clone(RequestFields), "requested_by")
 
 // idPattern is what names an execution: Step Functions allows no spaces,
 // brackets, wildcards or punctuation such as : / # in execution names, and
@@ -65,6 +78,16 @@ func TrackingKeyFor(workflowID, refundID string) string {
 // strings where strings are due, the amount read exactly (a decimal string
 // or a JSON number, never through a float).
 func ParseRequest(body []byte) (Request, error) {
+	return parse(body, RequestFields)
+}
+
+// ParseInput reads a workflow's execution input: a request and, when the
+// refund-workflow function started it, requested_by.
+func ParseInput(body []byte) (Request, error) {
+	return parse(body, inputFields)
+}
+
+func parse(body []byte, allowed []string) (Request, error) {
 	var req Request
 	body = bytes.TrimSpace(body)
 	example := `{"session_id": "…", "amount": "2.500", "refund_id": "R-1001"}`
@@ -75,14 +98,14 @@ func ParseRequest(body []byte) (Request, error) {
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return req, &problem.Error{Code: problem.CodeInvalidRequest, Detail: "The request is not valid JSON; send an object such as " + example + "."}
 	}
-	if err := strictjson.UnknownFields(fields, RequestFields); err != nil {
+	if err := strictjson.UnknownFields(fields, allowed); err != nil {
 		return req, err
 	}
 	var err error
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}} {
+	}{{"session_id", &req.SessionID}, {"order_no", &req.OrderNo}, {"reason", &req.Reason}, {"refund_id", &req.RefundID}, {"currency_code", &req.CurrencyCode}, {"requested_by", &req.RequestedBy}} {
 		if *f.dst, err = strictjson.StringField(fields, f.name); err != nil {
 			return req, err
 		}
@@ -108,6 +131,8 @@ func (r Request) Validate() error {
 	case r.RefundID != "" && !ValidWorkflowID(r.RefundID):
 		return problem.Invalid(problem.CodeInvalidRequest, "refund_id",
 			"refund_id must be 1 to 80 letters, digits, '.', '_' or '-', starting with a letter or digit: it names the workflow, and the same refund_id is the same refund.")
+	case r.CurrencyCode != "" && !operation.ValidCurrency(r.CurrencyCode):
+		return problem.Invalid(problem.CodeInvalidRequest, "currency_code", "currency_code must be the payment's ISO 4217 code in capitals, such as KWD.")
 	case utf8.RuneCountInString(r.Reason) > MaxReasonLength:
 		return problem.Invalid(problem.CodeInvalidRequest, "reason", fmt.Sprintf("reason is longer than %d characters; shorten it.", MaxReasonLength))
 	}
@@ -127,7 +152,7 @@ func (r Request) Validate() error {
 // transaction, the same amount (by value: "2.5" is "2.500") and the same
 // refund_id. The reason is not compared: it changes nothing at Ottu.
 func (r Request) Same(o Request) bool {
-	if r.SessionID != o.SessionID || r.OrderNo != o.OrderNo || r.RefundID != o.RefundID || (r.Amount == nil) != (o.Amount == nil) {
+	if r.SessionID != o.SessionID || r.OrderNo != o.OrderNo || r.RefundID != o.RefundID || r.CurrencyCode != o.CurrencyCode || (r.Amount == nil) != (o.Amount == nil) {
 		return false
 	}
 	return r.Amount == nil || r.Amount.Equal(*o.Amount)
@@ -146,10 +171,10 @@ func (r Request) Describe() string {
 }
 
 // MarshalJSON writes the request as the workflow's input: only the members
-// given, the amount as its decimal text.
+// given, the amount as its decimal text, and the principal that asked.
 func (r Request) MarshalJSON() ([]byte, error) {
 	m := map[string]string{}
-	for k, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo, "amount": r.AmountText, "reason": r.Reason, "refund_id": r.RefundID} {
+	for k, v := range map[string]string{"session_id": r.SessionID, "order_no": r.OrderNo, "amount": r.AmountText, "reason": r.Reason, "refund_id": r.RefundID, "currency_code": r.CurrencyCode, "requested_by": r.RequestedBy} {
 		if v != "" {
 			m[k] = v
 		}

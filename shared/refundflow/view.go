@@ -15,11 +15,13 @@ type WorkflowView struct {
 	// Status is running, succeeded, failed, timed_out or aborted.
 	Status string `json:"status"`
 	// Step is the state the workflow is in, or ended in.
-	Step      *string       `json:"step"`
-	StartedAt string        `json:"started_at"`
-	StoppedAt *string       `json:"stopped_at"`
-	Request   View          `json:"request"`
-	Approval  *ApprovalView `json:"approval"`
+	Step      *string `json:"step"`
+	StartedAt string  `json:"started_at"`
+	StoppedAt *string `json:"stopped_at"`
+	Request   View    `json:"request"`
+	// RequestedBy is the IAM principal that started the workflow.
+	RequestedBy *string       `json:"requested_by"`
+	Approval    *ApprovalView `json:"approval"`
 	// Result is the output of a succeeded workflow.
 	Result json.RawMessage `json:"result"`
 	// Failure says why a failed workflow failed.
@@ -36,7 +38,11 @@ type ApprovalView struct {
 	RequestedAt string         `json:"requested_at"`
 	ExpiresAt   string         `json:"expires_at"`
 	DecidedAt   *string        `json:"decided_at"`
-	Note        *string        `json:"note"`
+	// RequestedBy started the workflow; DecidedBy decided the approval
+	// (IAM principals; never the same one).
+	RequestedBy *string `json:"requested_by"`
+	DecidedBy   *string `json:"decided_by"`
+	Note        *string `json:"note"`
 }
 
 // FailureView is a failed workflow's error and what it means.
@@ -58,6 +64,7 @@ func ViewOfWorkflow(wf *Workflow, statusURL string) WorkflowView {
 		Step:        nullable(wf.Step),
 		StartedAt:   formatTime(wf.StartedAt),
 		Request:     ViewOf(wf.Request),
+		RequestedBy: nullable(wf.Request.RequestedBy),
 		Result:      json.RawMessage("null"),
 		StatusURL:   statusURL,
 	}
@@ -87,6 +94,7 @@ func ViewOfApproval(a *Approval) ApprovalView {
 	v := ApprovalView{
 		Status: a.Status, Amount: nullable(a.Amount), Threshold: a.Threshold, Why: a.Why,
 		RequestedAt: formatTime(a.RequestedAt), ExpiresAt: formatTime(a.Deadline), Note: nullable(a.Note),
+		RequestedBy: nullable(a.RequestedBy), DecidedBy: nullable(a.DecidedBy),
 	}
 	if v.Status == ApprovalPending && !a.Deadline.IsZero() && time.Now().After(a.Deadline) {
 		v.Status = ApprovalExpired

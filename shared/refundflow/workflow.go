@@ -41,6 +41,10 @@ func (w *Workflows) Start(ctx context.Context, req Request) (*Started, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
+	if req.RequestedBy == "" {
+		return nil, &problem.Error{Code: problem.CodePrincipalRequired,
+			Detail: "The request carries no IAM principal, so who asked for the refund could not be recorded and nothing was started; call POST /refund-workflows on its IAM-authorized route, signed (SigV4) with the requester's credentials."}
+	}
 	if req.RefundID == "" {
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "refund_id",
 			"refund_id is required: send your own id for this refund (for example your return's id), and the same refund_id on every retry, so a retry after a lost answer cannot start a second refund.")
@@ -124,7 +128,7 @@ func (w *Workflows) Read(ctx context.Context, id string) (*Workflow, error) {
 		return nil, unavailable(err, "Step Functions did not answer; read the workflow again shortly.")
 	}
 	wf := &Workflow{ID: id, Status: ex.Status, StartedAt: ex.StartedAt, StoppedAt: ex.StoppedAt, Error: ex.Error, Cause: ex.Cause}
-	if req, err := ParseRequest([]byte(ex.Input)); err == nil {
+	if req, err := ParseInput([]byte(ex.Input)); err == nil {
 		wf.Request = req
 	}
 	wf.TrackingKey = TrackingKeyFor(id, wf.Request.RefundID)

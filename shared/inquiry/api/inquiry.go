@@ -22,6 +22,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
+	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
@@ -45,9 +46,6 @@ var (
 	inquiryHTTPFields   = []string{"session_id", "order_no", "disclose_to_merchant", "disclosure_url"}
 	inquiryDirectFields = []string{"session_id", "order_no", "disclose_to_merchant", "disclosure_url", "fresh", "task_token"}
 )
-
-// maxTaskToken is Step Functions' limit on a task token's length.
-const maxTaskToken = 1024
 
 // The answer headers of POST /inquiry.
 const (
@@ -273,9 +271,9 @@ func parseInquiryBody(body []byte, allowed []string) (inquiry.Request, error) {
 	if req.TaskToken, err = strictjson.StringField(fields, "task_token"); err != nil {
 		return req, err
 	}
-	if len(req.TaskToken) > maxTaskToken {
+	if tasktoken.TooLong(req.TaskToken) {
 		return req, problem.Invalid(problem.CodeInvalidRequest, "task_token",
-			fmt.Sprintf("task_token is longer than %d characters; pass $$.Task.Token unchanged.", maxTaskToken))
+			fmt.Sprintf("task_token is longer than %d characters; pass $$.Task.Token unchanged.", tasktoken.MaxLength))
 	}
 	if req.Disclose, err = strictjson.BoolField(fields, "disclose_to_merchant"); err != nil {
 		return req, err

@@ -18,6 +18,7 @@ import (
 	"github.com/ottuops/ottu-lambda/dev/testkit/apigwtest"
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
@@ -242,6 +243,16 @@ func TestInquiryDirect(t *testing.T) {
 			t.Fatalf("%+v %v", out, err)
 		}
 	})
+	t.Run("a task token of 2,048 characters, Step Functions' limit, is accepted and one longer is an InvalidRequest", func(t *testing.T) {
+		for n, wantErr := range map[int]bool{tasktoken.MaxLength: false, tasktoken.MaxLength + 1: true} {
+			svc := &recordingInquirer{res: answered(t)}
+			ev, _ := json.Marshal(map[string]string{"session_id": "s", "task_token": strings.Repeat("A", n)})
+			_, err := (&Inquiry{Service: svc}).Direct(context.Background(), ev)
+			if (err != nil) != wantErr {
+				t.Fatalf("a token of %d characters: error %v, want error %v", n, err, wantErr)
+			}
+		}
+	})
 	tests := []struct {
 		name     string
 		event    string
@@ -326,7 +337,7 @@ func FuzzParseInquiryBody(f *testing.F) {
 		if !direct && (req.TaskToken != "" || req.Fresh) {
 			t.Fatalf("an HTTP body set %+v", req)
 		}
-		if len(req.TaskToken) > maxTaskToken {
+		if len(req.TaskToken) > tasktoken.MaxLength {
 			t.Fatalf("task token of %d bytes accepted", len(req.TaskToken))
 		}
 	})

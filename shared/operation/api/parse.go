@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 
 	"github.com/ottuops/ottu-lambda/shared/amount"
 	"github.com/ottuops/ottu-lambda/shared/operation"
@@ -14,8 +15,8 @@ import (
 // fields a merchant may send in an operation body; tracking_key only in a
 // direct invocation.
 var (
-	httpFields   = []string{"session_id", "order_no", "amount", "extra"}
-	directFields = []string{"session_id", "order_no", "amount", "extra", "tracking_key"}
+	httpFields   = []string{"session_id", "order_no", "amount", "extra", "currency_code"}
+	directFields = []string{"session_id", "order_no", "amount", "extra", "currency_code", "tracking_key", "approval"}
 )
 
 // parseOperationBody reads an operation's JSON body strictly: an object,
@@ -48,6 +49,26 @@ func parseOperationBody(op payment.Operation, body []byte, allowed []string) (op
 	key, err := strictjson.StringField(fields, "tracking_key")
 	if err != nil {
 		return req, "", err
+	}
+	if req.CurrencyCode, err = strictjson.StringField(fields, "currency_code"); err != nil {
+		return req, "", err
+	}
+	approval, err := strictjson.StringField(fields, "approval")
+	if err != nil {
+		return req, "", err
+	}
+	switch a := operation.RefundApproval(approval); {
+	case approval == "":
+		// An HTTP body never has one (not in httpFields); a direct
+		// invocation without one is an administrator's (IAM
+		// lambda:InvokeFunction): counted, not limited.
+		if slices.Contains(allowed, "approval") {
+			req.Approval = operation.RefundApproved
+		}
+	case a == operation.RefundApproved || a == operation.RefundWithinThreshold:
+		req.Approval = a
+	default:
+		return req, "", problem.Invalid(problem.CodeInvalidRequest, "approval", `approval must be "approved" or "not_required", as the refund workflow sends it.`)
 	}
 	if raw, ok := fields["amount"]; ok && strictjson.IsNull(raw) {
 		// Ottu reads a missing amount as "the full amount": a null must not

@@ -6,9 +6,11 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/ottuops/ottu-lambda/shared/operation"
@@ -28,6 +30,7 @@ type Deps struct {
 	Config  config.Config
 	Logger  *slog.Logger
 	Service *operation.Service
+	AWS     aws.Config
 }
 
 // Build wires the operation service: what the operation and
@@ -57,7 +60,31 @@ func Build(_ context.Context, function string, getenv func(string) string, opts 
 			metrics.Flush()
 		},
 	}
-	return &Deps{Config: cfg, Logger: b.Logger, Service: svc}, nil
+	return &Deps{Config: cfg, Logger: b.Logger, Service: svc, AWS: b.AWS}, nil
+}
+
+// RefundLimits builds the refund function's threshold rule: the refunded
+// totals table, the thresholds per currency, and whether the direct route
+// is checked. The table is required while the direct route is checked; a
+// refund function with the check off and no table counts nothing (a
+// benchmark's configuration: the template always sets the table).
+func RefundLimits(deps *Deps) (*operation.RefundLimits, error) {
+	cfg := deps.Config
+	thresholds, err := operation.ParseThresholds(cfg.RefundApprovalThresholds)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvRefundApprovalThresholds, err)
+	}
+	if cfg.RefundTotalsTable == "" {
+		if cfg.DirectRefundApprovalOff {
+			return nil, nil
+		}
+		return nil, cfg.Require(config.EnvRefundTotalsTable)
+	}
+	return &operation.RefundLimits{
+		Totals:               ddb.NewRefundTotals(dynamodb.NewFromConfig(deps.AWS), cfg.RefundTotalsTable),
+		Thresholds:           thresholds,
+		DirectRouteUnchecked: cfg.DirectRefundApprovalOff,
+	}, nil
 }
 
 // recordTimeout leaves the outcome write most of the margin kept back from
@@ -74,6 +101,11 @@ func OperationHandler(ctx context.Context, op payment.Operation, getenv func(str
 	deps, err := Build(ctx, string(op), getenv, boot.Options{})
 	if err != nil {
 		return nil, err
+	}
+	if op == payment.Refund {
+		if deps.Service.Refunds, err = RefundLimits(deps); err != nil {
+			return nil, fmt.Errorf("refund: %w", err)
+		}
 	}
 	// Every operation needs the Ottu secret: read it while init finishes
 	// and the first request claims its key, not after the claim.

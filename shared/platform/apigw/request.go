@@ -75,3 +75,23 @@ func LoggerOrDefault(l *slog.Logger) *slog.Logger {
 	}
 	return slog.Default()
 }
+
+// Principal is the IAM principal API Gateway verified for an
+// IAM-authorized route (requestContext.authorizer.iam): its userArn (an IAM
+// user, or an assumed role's session such as
+// arn:aws:sts::123456789012:assumed-role/Approver/alice), else the caller
+// id with the account. "" when the event carries none (a route without IAM
+// authorization, or a direct invocation).
+func Principal(ev events.APIGatewayV2HTTPRequest) string {
+	if ev.RequestContext.Authorizer == nil || ev.RequestContext.Authorizer.IAM == nil {
+		return ""
+	}
+	iam := ev.RequestContext.Authorizer.IAM
+	switch {
+	case iam.UserARN != "":
+		return iam.UserARN
+	case iam.CallerID != "" && iam.AccountID != "":
+		return "iam:" + iam.AccountID + ":" + iam.CallerID
+	}
+	return ""
+}

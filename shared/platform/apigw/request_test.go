@@ -27,3 +27,31 @@ func TestAPIBaseURL(t *testing.T) {
 		})
 	}
 }
+
+func TestPrincipal(t *testing.T) {
+	iam := func(d events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription) events.APIGatewayV2HTTPRequest {
+		var ev events.APIGatewayV2HTTPRequest
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &d}
+		return ev
+	}
+	tests := []struct {
+		name string
+		ev   events.APIGatewayV2HTTPRequest
+		want string
+	}{
+		{"an IAM user is its user ARN", iam(events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+			UserARN: "arn:aws:iam::123456789012:user/approver", CallerID: "AIDAX", AccountID: "123456789012"}), "arn:aws:iam::123456789012:user/approver"},
+		{"an assumed role is its session's ARN", iam(events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+			UserARN: "arn:aws:sts::123456789012:assumed-role/Approver/alice"}), "arn:aws:sts::123456789012:assumed-role/Approver/alice"},
+		{"without a user ARN the caller id and account name it", iam(events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+			CallerID: "AROAX:alice", AccountID: "123456789012"}), "iam:123456789012:AROAX:alice"},
+		{"an event without an IAM authorizer has none", events.APIGatewayV2HTTPRequest{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Principal(tc.ev); got != tc.want {
+				t.Fatalf("Principal = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -49,6 +49,9 @@ var Platform = Codes{
 	problem.CodeOutcomeUnknown:       {http.StatusGatewayTimeout, "The outcome is unknown"},
 	problem.CodeStoreUnavailable:     {http.StatusServiceUnavailable, "The Tracking-Key store is unavailable"},
 	problem.CodeInternal:             {http.StatusInternalServerError, "Internal error"},
+	problem.CodeSelfApproval:         {http.StatusForbidden, "The requester cannot approve its own refund"},
+	problem.CodePrincipalRequired:    {http.StatusForbidden, "The request carries no IAM principal"},
+	problem.CodeApprovalRequired:     {http.StatusForbidden, "The refund needs an approval"},
 }
 
 // With is c plus a domain's own codes. A code both already have is a

@@ -41,6 +41,16 @@ const (
 	EnvRefundStateMachineARN = "REFUND_STATE_MACHINE_ARN"
 	// EnvRefundApprovalsTable is the table of the workflow's approvals.
 	EnvRefundApprovalsTable = "REFUND_APPROVALS_TABLE"
+	// EnvRefundTotalsTable is the table of the refunded total per
+	// transaction (the refund and refund-workflow functions).
+	EnvRefundTotalsTable = "REFUND_TOTALS_TABLE"
+	// EnvRefundApprovalThresholds are the approval thresholds per
+	// currency, "KWD=500.000,USD=1500.00" (operation.ParseThresholds); a
+	// currency without one always needs an approval.
+	EnvRefundApprovalThresholds = "REFUND_APPROVAL_THRESHOLDS"
+	// EnvDirectRefundApproval is "required" (the default: a direct refund
+	// above the threshold is a 403 approval_required) or "off".
+	EnvDirectRefundApproval = "DIRECT_REFUND_APPROVAL"
 )
 
 // Defaults for the settings that have one.
@@ -87,6 +97,13 @@ type Config struct {
 	// workflow's state machine and approvals table.
 	RefundStateMachineARN string
 	RefundApprovalsTable  string
+	// RefundTotalsTable keeps the refunded total per transaction;
+	// RefundApprovalThresholds is EnvRefundApprovalThresholds as set (the
+	// operation domain reads it); DirectRefundApprovalOff turns off the
+	// direct refund route's threshold check.
+	RefundTotalsTable        string
+	RefundApprovalThresholds string
+	DirectRefundApprovalOff  bool
 }
 
 // RecordRetention is RecordRetentionDays as a duration, for record expiry.
@@ -100,23 +117,26 @@ func (c Config) RecordRetention() time.Duration {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		APISecretID:            r.secretID(EnvAPISecretID),
-		WebhookSecretID:        r.secretID(EnvWebhookSecretID),
-		BaseURL:                r.baseURL(EnvBaseURL),
-		APIVersion:             r.apiVersion(),
-		TrackingKeysTable:      r.table(EnvTrackingKeysTable),
-		InquiriesTable:         r.table(EnvInquiriesTable),
-		RecordRetentionDays:    int(r.integer(EnvRecordRetentionDays, DefaultRecordRetentionDays, 1, 3650, "days")),
-		DeadlineMargin:         r.duration(EnvDeadlineMargin, DefaultDeadlineMargin, 100*time.Millisecond, time.Minute),
-		LeaseGrace:             r.duration(EnvLeaseGrace, DefaultLeaseGrace, time.Second, time.Hour),
-		SecretsCacheTTL:        r.duration(EnvSecretsCacheTTL, DefaultSecretsCacheTTL, time.Second, 24*time.Hour),
-		MaxBodyBytes:           r.integer(EnvMaxBodyBytes, DefaultMaxBodyBytes, 1<<10, 6<<20, "bytes"),
-		LogLevel:               r.logLevel(),
-		MetricsNamespace:       r.namespace(),
-		PublicBaseURL:          r.baseURL(EnvPublicBaseURL),
-		DisclosureURLAllowList: r.urlList(EnvDisclosureURLAllowList),
-		RefundStateMachineARN:  r.stateMachineARN(EnvRefundStateMachineARN),
-		RefundApprovalsTable:   r.table(EnvRefundApprovalsTable),
+		APISecretID:              r.secretID(EnvAPISecretID),
+		WebhookSecretID:          r.secretID(EnvWebhookSecretID),
+		BaseURL:                  r.baseURL(EnvBaseURL),
+		APIVersion:               r.apiVersion(),
+		TrackingKeysTable:        r.table(EnvTrackingKeysTable),
+		InquiriesTable:           r.table(EnvInquiriesTable),
+		RecordRetentionDays:      int(r.integer(EnvRecordRetentionDays, DefaultRecordRetentionDays, 1, 3650, "days")),
+		DeadlineMargin:           r.duration(EnvDeadlineMargin, DefaultDeadlineMargin, 100*time.Millisecond, time.Minute),
+		LeaseGrace:               r.duration(EnvLeaseGrace, DefaultLeaseGrace, time.Second, time.Hour),
+		SecretsCacheTTL:          r.duration(EnvSecretsCacheTTL, DefaultSecretsCacheTTL, time.Second, 24*time.Hour),
+		MaxBodyBytes:             r.integer(EnvMaxBodyBytes, DefaultMaxBodyBytes, 1<<10, 6<<20, "bytes"),
+		LogLevel:                 r.logLevel(),
+		MetricsNamespace:         r.namespace(),
+		PublicBaseURL:            r.baseURL(EnvPublicBaseURL),
+		DisclosureURLAllowList:   r.urlList(EnvDisclosureURLAllowList),
+		RefundStateMachineARN:    r.stateMachineARN(EnvRefundStateMachineARN),
+		RefundApprovalsTable:     r.table(EnvRefundApprovalsTable),
+		RefundTotalsTable:        r.table(EnvRefundTotalsTable),
+		RefundApprovalThresholds: strings.TrimSpace(r.get(EnvRefundApprovalThresholds)),
+		DirectRefundApprovalOff:  r.directRefundApprovalOff(),
 	}
 	if len(r.problems) > 0 {
 		return c, fmt.Errorf("invalid settings: %s", strings.Join(r.problems, "; "))
@@ -137,11 +157,13 @@ func (c Config) Require(names ...string) error {
 		EnvPublicBaseURL:         c.PublicBaseURL,
 		EnvRefundStateMachineARN: c.RefundStateMachineARN,
 		EnvRefundApprovalsTable:  c.RefundApprovalsTable,
+		EnvRefundTotalsTable:     c.RefundTotalsTable,
 	}
 	defaulted := []string{
 		EnvAPIVersion, EnvRecordRetentionDays, EnvDeadlineMargin, EnvLeaseGrace,
 		EnvSecretsCacheTTL, EnvMaxBodyBytes, EnvLogLevel, EnvMetricsNamespace,
 		EnvDisclosureURLAllowList,
+		EnvRefundApprovalThresholds, EnvDirectRefundApproval,
 	}
 	var missing, unknown []string
 	for _, name := range names {
@@ -351,4 +373,16 @@ func (r *reader) namespace() string {
 
 func isSpaceOrControl(r rune) bool {
 	return r <= ' ' || r == 0x7f
+}
+
+func (r *reader) directRefundApprovalOff() bool {
+	switch v := strings.ToLower(strings.TrimSpace(r.get(EnvDirectRefundApproval))); v {
+	case "", "required":
+		return false
+	case "off":
+		return true
+	default:
+		r.fail(EnvDirectRefundApproval, "=%q is not a setting: use required (the default) or off", v)
+		return false
+	}
 }

@@ -22,6 +22,7 @@ import (
 // (refundflow.Approvals).
 type ApprovalService interface {
 	Request(ctx context.Context, ev refundflow.RequestEvent) (*refundflow.Approval, error)
+	Verify(ctx context.Context, workflowID string) (*refundflow.Verified, error)
 	Decide(ctx context.Context, workflowID string, d refundflow.Decision) (*refundflow.Approval, error)
 }
 
@@ -60,9 +61,54 @@ func (h *RefundApproval) Invoke(ctx context.Context, payload json.RawMessage) (a
 	return apigw.Dispatch(ctx, h, payload)
 }
 
-// Direct stores the approval state's task token: {"task_token",
+// Direct answers the workflow's two direct states: VerifyApproval
+// ({"verify": {...}}) and the approval wait's token ({"task_token", ...}).
+func (h *RefundApproval) Direct(ctx context.Context, payload json.RawMessage) (any, error) {
+	var probe struct {
+		Verify json.RawMessage `json:"verify"`
+	}
+	if json.Unmarshal(payload, &probe) == nil && len(probe.Verify) > 0 {
+		return h.Verify(ctx, payload)
+	}
+	return h.Request(ctx, payload)
+}
+
+// Verify is the definition's VerifyApproval state: {"verify":
+// {"workflow_id"}}. It answers whether the approvals table holds an
+// approval the approval function recorded.
+func (h *RefundApproval) Verify(ctx context.Context, payload json.RawMessage) (*refundflow.Verified, error) {
+	start := h.now()
+	log := apigw.LoggerOrDefault(h.Logger).With(obs.Operation("verify_approval"))
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With(obs.RequestID(lc.AwsRequestID))
+	}
+	var ev refundflow.VerifyEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		err = problem.Invalid(problem.CodeInvalidRequest, "verify", `The event must be {"verify": {"workflow_id": "…"}}, as the refund workflow's VerifyApproval state sends it.`)
+		Codes.LogDirectFailure(ctx, log, "approval verification failed", err)
+		return nil, Codes.Typed(err)
+	}
+	v, err := h.Service.Verify(ctx, ev.Verify.WorkflowID)
+	if err != nil {
+		Codes.LogDirectFailure(ctx, log, "approval verification failed", err)
+		h.observe("ApprovalVerify_"+string(problem.CodeOf(err)), start)
+		return nil, Codes.Typed(err)
+	}
+	level, outcome := slog.LevelInfo, "ApprovalVerify_approved"
+	if !v.Approved {
+		// The wait ended with a success the approval function did not send:
+		// a forged release, which an operator must look at.
+		level, outcome = slog.LevelError, "ApprovalVerify_refused"
+	}
+	log.LogAttrs(ctx, level, "approval verified", slog.String("workflow_id", ev.Verify.WorkflowID), slog.Bool("approved", v.Approved),
+		slog.String("status", v.Status), slog.String("why", v.Why))
+	h.observe(outcome, start)
+	return v, nil
+}
+
+// Request stores the approval state's task token: {"task_token",
 // "workflow"}. The token is never logged.
-func (h *RefundApproval) Direct(ctx context.Context, payload json.RawMessage) (*RequestedAnswer, error) {
+func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (*RequestedAnswer, error) {
 	start := h.now()
 	log := apigw.LoggerOrDefault(h.Logger).With(obs.Operation("request_approval"))
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -101,6 +147,9 @@ func (h *RefundApproval) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPReq
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)
 	}
+	// Who decides comes from API Gateway's IAM authorizer, never the body.
+	d.By = apigw.Principal(ev)
+	log = log.With(slog.String("decided_by", d.By))
 	ap, err := h.Service.Decide(ctx, id, d)
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)

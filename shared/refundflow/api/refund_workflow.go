@@ -33,7 +33,9 @@ type WorkflowService interface {
 // /refund-workflows and GET /refund-workflows/{id} through API Gateway,
 // and the state machine's first state (Prepare) by direct invocation.
 type RefundWorkflow struct {
-	Service      WorkflowService
+	Service WorkflowService
+	// Refunded reads a payment's refunded total for Prepare.
+	Refunded     refundflow.Refunded
 	MaxBodyBytes int
 	// PublicBaseURL, when set, starts every status URL; else the address
 	// the request came in on.
@@ -71,7 +73,7 @@ func (h *RefundWorkflow) Direct(ctx context.Context, payload json.RawMessage) (*
 	ev, err := refundflow.DecodePrepareEvent(payload)
 	var p *refundflow.Prepared
 	if err == nil {
-		p, err = refundflow.Prepare(ev)
+		p, err = refundflow.Prepare(ctx, ev, h.Refunded)
 	}
 	if err != nil {
 		Codes.LogDirectFailure(ctx, log, "prepare failed", err)
@@ -114,6 +116,9 @@ func (h *RefundWorkflow) start(ctx context.Context, log *slog.Logger, start time
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)
 	}
+	// Who asked comes from API Gateway's IAM authorizer, never the body.
+	req.RequestedBy = apigw.Principal(ev)
+	log = log.With(slog.String("requested_by", req.RequestedBy))
 	st, err := h.Service.Start(ctx, req)
 	if err != nil {
 		return h.fail(ctx, log, start, err, headers)

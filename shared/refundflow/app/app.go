@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	operationddb "github.com/ottuops/ottu-lambda/shared/operation/ddb"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
@@ -33,17 +34,18 @@ func RefundWorkflowHandler(ctx context.Context, getenv func(string) string, newS
 // the approvals table (read only). It needs no Ottu secret and no
 // Tracking-Key table: the refund runs in the refund function.
 func BuildRefundWorkflow(_ context.Context, getenv func(string) string, opts boot.Options, newSFN NewStepFunctions) (*api.RefundWorkflow, error) {
-	b, err := boot.NewBase("refund-workflow", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable)
+	b, err := boot.NewBase("refund-workflow", getenv, opts, config.EnvRefundStateMachineARN, config.EnvRefundApprovalsTable, config.EnvRefundTotalsTable)
 	if err != nil {
 		return nil, err
 	}
 	cfg := b.Config
+	totals := operationddb.NewRefundTotals(dynamodb.NewFromConfig(b.AWS), cfg.RefundTotalsTable)
 	svc := &refundflow.Workflows{
 		SFN:             newSFN(b.AWS),
 		Approvals:       ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.RefundApprovalsTable),
 		StateMachineARN: cfg.RefundStateMachineARN,
 	}
-	return &api.RefundWorkflow{Service: svc, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
+	return &api.RefundWorkflow{Service: svc, Refunded: totals.Total, MaxBodyBytes: int(cfg.MaxBodyBytes), PublicBaseURL: cfg.PublicBaseURL,
 		Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
 }
 

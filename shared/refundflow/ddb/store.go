@@ -34,6 +34,8 @@ const (
 	attrDecidedAt   = "decided_at"
 	attrNote        = "note"
 	attrDelivered   = "delivered"
+	attrRequestedBy = "requested_by"
+	attrDecidedBy   = "decided_by"
 	attrExpiresAt   = "expires_at"
 )
 
@@ -78,7 +80,7 @@ func (s *Store) Put(ctx context.Context, a refundflow.Approval) error {
 		attrDelivered:   dynamo.Number(0),
 		attrExpiresAt:   dynamo.UnixSeconds(a.ExpiresAt),
 	}
-	for attr, v := range map[string]string{attrAmount: a.Amount, attrWhy: a.Why, attrReason: a.Reason} {
+	for attr, v := range map[string]string{attrAmount: a.Amount, attrWhy: a.Why, attrReason: a.Reason, attrRequestedBy: a.RequestedBy} {
 		if v != "" {
 			item[attr] = dynamo.String(v)
 		}
@@ -111,17 +113,24 @@ func (s *Store) Get(ctx context.Context, id string) (*refundflow.Approval, error
 	return decode(item)
 }
 
-// Decide records a decision while the approval is pending and before its
-// deadline, in one conditional write; otherwise it returns the approval as
-// it is with ErrApprovalNotPending (or ErrApprovalNotFound).
-func (s *Store) Decide(ctx context.Context, id string, status refundflow.ApprovalStatus, note string, now time.Time) (*refundflow.Approval, error) {
+// Decide records a decision by decidedBy while the approval is pending,
+// before its deadline and when decidedBy did not start the workflow, in
+// one conditional write; otherwise it returns the approval as it is with
+// ErrApprovalNotPending (or ErrApprovalNotFound).
+func (s *Store) Decide(ctx context.Context, id string, status refundflow.ApprovalStatus, note, decidedBy string, now time.Time) (*refundflow.Approval, error) {
+	if decidedBy == "" {
+		return nil, errors.New("record the decision: no deciding principal")
+	}
 	u := dynamo.NewUpdate()
 	u.SetValue(attrStatus, dynamo.String(string(status)))
 	u.SetValue(attrDecidedAt, dynamo.UnixMillis(now))
+	u.SetValue(attrDecidedBy, dynamo.String(decidedBy))
 	u.SetString(attrNote, note)
-	cond := fmt.Sprintf("attribute_exists(%s) AND %s = %s AND %s > %s",
+	by := u.Value("by", dynamo.String(decidedBy))
+	cond := fmt.Sprintf("attribute_exists(%s) AND %s = %s AND %s > %s AND (attribute_not_exists(%s) OR %s <> %s)",
 		u.Name(attrWorkflowID), u.Name(attrStatus), u.Value("pending", dynamo.String(string(refundflow.ApprovalPending))),
-		u.Name(attrDeadline), u.Value("now", dynamo.UnixMillis(now)))
+		u.Name(attrDeadline), u.Value("now", dynamo.UnixMillis(now)),
+		u.Name(attrRequestedBy), u.Name(attrRequestedBy), by)
 	in := u.Input(s.table, key(id), cond)
 	in.ReturnValues = types.ReturnValueAllNew
 	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
@@ -148,10 +157,12 @@ func (s *Store) Decide(ctx context.Context, id string, status refundflow.Approva
 	return decode(out.Attributes)
 }
 
-// SetDelivered notes that the workflow has the decision.
+// SetDelivered notes that the workflow has the decision, and forgets the
+// task token, which nothing needs any more.
 func (s *Store) SetDelivered(ctx context.Context, id string) error {
 	u := dynamo.NewUpdate()
 	u.SetValue(attrDelivered, dynamo.Number(1))
+	u.Remove(attrTaskToken)
 	_, err := s.client.UpdateItem(ctx, u.Input(s.table, key(id), "attribute_exists("+u.Name(attrWorkflowID)+")"))
 	if err != nil && !dynamo.IsConditionFailed(err) {
 		return fmt.Errorf("note the decision delivered: %w", err)
@@ -159,10 +170,12 @@ func (s *Store) SetDelivered(ctx context.Context, id string) error {
 	return nil
 }
 
-// SetExpired notes that the workflow timed out before a decision reached it.
+// SetExpired notes that the workflow timed out before a decision reached
+// it, and forgets the task token.
 func (s *Store) SetExpired(ctx context.Context, id string, now time.Time) error {
 	u := dynamo.NewUpdate()
 	u.SetValue(attrStatus, dynamo.String(string(refundflow.ApprovalExpired)))
+	u.Remove(attrTaskToken)
 	_, err := s.client.UpdateItem(ctx, u.Input(s.table, key(id), "attribute_exists("+u.Name(attrWorkflowID)+")"))
 	if err != nil && !dynamo.IsConditionFailed(err) {
 		return fmt.Errorf("note the approval expired: %w", err)
@@ -175,7 +188,7 @@ func decode(item map[string]types.AttributeValue) (*refundflow.Approval, error) 
 	a := &refundflow.Approval{
 		WorkflowID:  d.RequiredString(attrWorkflowID),
 		Status:      refundflow.ApprovalStatus(d.RequiredString(attrStatus)),
-		TaskToken:   d.RequiredString(attrTaskToken),
+		TaskToken:   d.String(attrTaskToken), // forgotten once delivered
 		TrackingKey: d.String(attrTrackingKey),
 		Amount:      d.String(attrAmount),
 		Threshold:   d.String(attrThreshold),
@@ -186,6 +199,8 @@ func decode(item map[string]types.AttributeValue) (*refundflow.Approval, error) 
 		DecidedAt:   d.UnixMillis(attrDecidedAt),
 		Note:        d.String(attrNote),
 		Delivered:   d.Number(attrDelivered) == 1,
+		RequestedBy: d.String(attrRequestedBy),
+		DecidedBy:   d.String(attrDecidedBy),
 		ExpiresAt:   d.UnixSeconds(attrExpiresAt),
 	}
 	if err := d.Err(); err != nil {

@@ -24,9 +24,15 @@ func newStore(t *testing.T) *Store {
 	return New(client, table)
 }
 
+const (
+	requester = "arn:aws:iam::123456789012:user/requester"
+	approver  = "arn:aws:iam::123456789012:user/approver"
+)
+
 func pending(id string, now time.Time) refundflow.Approval {
 	return refundflow.Approval{WorkflowID: id, Status: refundflow.ApprovalPending, TaskToken: "token-" + id, TrackingKey: "refund-workflow-" + id,
-		Amount: "75.000", Threshold: "50.000", Why: "above", RequestedAt: now, Deadline: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+		Amount: "75.000", Threshold: "50.000", Why: "above", RequestedAt: now, Deadline: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour),
+		RequestedBy: requester}
 }
 
 func TestApprovalStore(t *testing.T) {
@@ -57,7 +63,7 @@ func TestApprovalStore(t *testing.T) {
 				if i%2 == 1 {
 					status = refundflow.ApprovalRejected
 				}
-				_, err := s.Decide(ctx, "wf-race", status, "", now)
+				_, err := s.Decide(ctx, "wf-race", status, "", approver, now)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -79,13 +85,13 @@ func TestApprovalStore(t *testing.T) {
 		if err := s.Put(ctx, pending("wf-late", now)); err != nil {
 			t.Fatal(err)
 		}
-		a, err := s.Decide(ctx, "wf-late", refundflow.ApprovalApproved, "", now.Add(2*time.Minute))
+		a, err := s.Decide(ctx, "wf-late", refundflow.ApprovalApproved, "", approver, now.Add(2*time.Minute))
 		if !errors.Is(err, refundflow.ErrApprovalNotPending) || a == nil || a.Status != refundflow.ApprovalPending {
 			t.Fatalf("got %+v, %v", a, err)
 		}
 	})
 	t.Run("a decision for a workflow with no approval is not found", func(t *testing.T) {
-		if _, err := s.Decide(ctx, "wf-none", refundflow.ApprovalApproved, "", now); !errors.Is(err, refundflow.ErrApprovalNotFound) {
+		if _, err := s.Decide(ctx, "wf-none", refundflow.ApprovalApproved, "", approver, now); !errors.Is(err, refundflow.ErrApprovalNotFound) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -98,7 +104,7 @@ func TestApprovalStore(t *testing.T) {
 		if err := s.Put(ctx, a); err != nil {
 			t.Fatalf("replace a pending approval: %v", err)
 		}
-		if _, err := s.Decide(ctx, "wf-again", refundflow.ApprovalRejected, "no", now); err != nil {
+		if _, err := s.Decide(ctx, "wf-again", refundflow.ApprovalRejected, "no", approver, now); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Put(ctx, a); !errors.Is(err, refundflow.ErrApprovalNotPending) {
@@ -107,6 +113,34 @@ func TestApprovalStore(t *testing.T) {
 		got, _ := s.Get(ctx, "wf-again")
 		if got.Status != refundflow.ApprovalRejected || got.Note != "no" || got.TaskToken != "token-retried" {
 			t.Fatalf("got %+v", got)
+		}
+	})
+	t.Run("a decision by the principal that started the workflow is refused in the same write, and the approval stays pending", func(t *testing.T) {
+		if err := s.Put(ctx, pending("wf-self", now)); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Decide(ctx, "wf-self", refundflow.ApprovalApproved, "", requester, now)
+		if !errors.Is(err, refundflow.ErrApprovalNotPending) || a == nil || a.Status != refundflow.ApprovalPending || a.RequestedBy != requester {
+			t.Fatalf("got %+v, %v", a, err)
+		}
+		got, _ := s.Get(ctx, "wf-self")
+		if got.Status != refundflow.ApprovalPending || got.DecidedBy != "" {
+			t.Fatalf("stored %+v", got)
+		}
+	})
+	t.Run("a decision records who decided beside who asked, and the token is forgotten once delivered", func(t *testing.T) {
+		if err := s.Put(ctx, pending("wf-who", now)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Decide(ctx, "wf-who", refundflow.ApprovalApproved, "ok", approver, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDelivered(ctx, "wf-who"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Get(ctx, "wf-who")
+		if err != nil || got.RequestedBy != requester || got.DecidedBy != approver || got.Status != refundflow.ApprovalApproved || !got.Delivered || got.TaskToken != "" {
+			t.Fatalf("got %+v, %v", got, err)
 		}
 	})
 }

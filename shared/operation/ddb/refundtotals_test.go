@@ -1,0 +1,169 @@
+package ddb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/shopspring/decimal"
+
+	"github.com/ottuops/ottu-lambda/dev/samtemplate"
+	"github.com/ottuops/ottu-lambda/dev/testkit"
+	"github.com/ottuops/ottu-lambda/shared/operation"
+)
+
+func newRefundTotals(t *testing.T) *RefundTotals {
+	t.Helper()
+	client := dynamodb.NewFromConfig(testkit.SharedMoto(t).AWSConfig())
+	table := testkit.UniqueName("refund-totals")
+	if err := CreateRefundTotalsTable(context.Background(), client, table); err != nil {
+		t.Fatal(err)
+	}
+	return NewRefundTotals(client, table)
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func reservation(txn, key, amount, limit string) operation.Reservation {
+	r := operation.Reservation{Transaction: txn, Currency: "KWD", TrackingKey: key, Amount: dec(amount)}
+	if limit != "" {
+		l := dec(limit)
+		r.Limit = &l
+	}
+	return r
+}
+
+func TestRefundTotals(t *testing.T) {
+	s := newRefundTotals(t)
+	ctx := context.Background()
+	mustTotal := func(t *testing.T, txn, want string) {
+		t.Helper()
+		got, err := s.Total(ctx, txn)
+		if err != nil || !got.Amount.Equal(dec(want)) {
+			t.Fatalf("total %+v, %v; want %s", got, err, want)
+		}
+	}
+
+	t.Run("reservations add up exactly in decimal, and a retry with the same key adds nothing", func(t *testing.T) {
+		for _, r := range []operation.Reservation{reservation("t-sum", "k1", "0.100", ""), reservation("t-sum", "k2", "0.200", ""), reservation("t-sum", "k2", "0.200", "")} {
+			if _, err := s.Reserve(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustTotal(t, "t-sum", "0.3")
+	})
+	t.Run("a reservation that would take the total above the limit is refused with the total as it is", func(t *testing.T) {
+		if _, err := s.Reserve(ctx, reservation("t-limit", "k1", "30.000", "50.000")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Reserve(ctx, reservation("t-limit", "k2", "20.001", "50.000"))
+		if !errors.Is(err, operation.ErrOverLimit) || !got.Amount.Equal(dec("30")) {
+			t.Fatalf("got %+v, %v; want ErrOverLimit at 30", got, err)
+		}
+		if _, err := s.Reserve(ctx, reservation("t-limit", "k3", "20.000", "50.000")); err != nil {
+			t.Fatalf("a reservation up to the limit exactly: %v", err)
+		}
+		mustTotal(t, "t-limit", "50")
+	})
+	t.Run("a single amount above the limit is refused without a write", func(t *testing.T) {
+		if _, err := s.Reserve(ctx, reservation("t-big", "k1", "50.001", "50.000")); !errors.Is(err, operation.ErrOverLimit) {
+			t.Fatalf("err = %v", err)
+		}
+		mustTotal(t, "t-big", "0")
+	})
+	t.Run("a release takes back exactly what its key reserved, once", func(t *testing.T) {
+		for _, k := range []string{"k1", "k2"} {
+			if _, err := s.Reserve(ctx, reservation("t-rel", k, "5.500", "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if err := s.Release(ctx, "t-rel", "k1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Release(ctx, "t-rel", "never-reserved"); err != nil {
+			t.Fatal(err)
+		}
+		mustTotal(t, "t-rel", "5.5")
+	})
+	t.Run("a reservation with no currency is counted and binds none", func(t *testing.T) {
+		r := reservation("t-nocur", "k1", "1.000", "")
+		r.Currency = ""
+		if _, err := s.Reserve(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Reserve(ctx, reservation("t-nocur", "k2", "1.000", "")); err != nil || got.Currency != "KWD" {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		mustTotal(t, "t-nocur", "2")
+	})
+	t.Run("a reservation in another currency than the transaction's is refused", func(t *testing.T) {
+		if _, err := s.Reserve(ctx, reservation("t-cur", "k1", "1.000", "")); err != nil {
+			t.Fatal(err)
+		}
+		r := reservation("t-cur", "k2", "1.000", "")
+		r.Currency = "USD"
+		if got, err := s.Reserve(ctx, r); !errors.Is(err, operation.ErrCurrencyMismatch) || got.Currency != "KWD" {
+			t.Fatalf("got %+v, %v; want ErrCurrencyMismatch naming KWD", got, err)
+		}
+	})
+	t.Run("of 20 reservations of 10.000 at once against a limit of 50.000 exactly 5 are made", func(t *testing.T) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		made, refused := 0, 0
+		for i := range 20 {
+			wg.Go(func() {
+				_, err := s.Reserve(ctx, reservation("t-race", fmt.Sprintf("k%d", i), "10.000", "50.000"))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					made++
+				case errors.Is(err, operation.ErrOverLimit):
+					refused++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if made != 5 || refused != 15 {
+			t.Fatalf("%d made, %d refused; want 5 and 15", made, refused)
+		}
+		mustTotal(t, "t-race", "50")
+	})
+}
+
+// TestRefundTotalsTableMatchesTemplate holds RefundTotalsTableInput (what
+// the tests run on) and template.yaml's RefundTotalsTable (what is
+// deployed, and what the local stack builds) to the same key, with no TTL:
+// a total must outlive every refund of its payment.
+func TestRefundTotalsTableMatchesTemplate(t *testing.T) {
+	tpl, err := samtemplate.Load(filepath.Join("..", "..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := RefundTotalsTableInput("x")
+	want := samtemplate.Table{
+		LogicalID: "RefundTotalsTable",
+		HashKey:   aws.ToString(in.KeySchema[0].AttributeName), HashKeyType: string(in.AttributeDefinitions[0].AttributeType),
+		BillingMode: string(in.BillingMode), PointInTimeRecovery: true, ServerSideEncryption: true,
+		DeletionPolicyRetain: true, UpdateReplacePolicyRetain: true,
+	}
+	for _, got := range tpl.Tables {
+		if got.LogicalID == want.LogicalID {
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("template.yaml %+v\nCreateTable   %+v", got, want)
+			}
+			return
+		}
+	}
+	t.Fatal("template.yaml has no RefundTotalsTable")
+}
