@@ -520,6 +520,9 @@ func (p *pool) send(proc *process, inv *invocation) (result []byte, err error, r
 		}
 	}
 	if fnErr != nil {
+		if resp.StatusCode == http.StatusBadGateway {
+			p.cfg.Logger.Info("function process exited", "function", p.cfg.Name, "request_id", inv.id, "reason", fnErr.Message, "restart", "aws-lambda-rie starts a new bootstrap at the next invocation")
+		}
 		if fnErr.Type == "Sandbox.Timedout" {
 			p.cfg.Logger.Warn("function timed out; RIE killed its bootstrap", "function", p.cfg.Name, "request_id", inv.id, "timeout", p.cfg.Timeout.String())
 		}

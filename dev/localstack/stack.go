@@ -79,6 +79,9 @@ type Options struct {
 	// FunctionOutput gets the functions' stdout and stderr, each line
 	// prefixed with the function's logical id; default os.Stderr.
 	FunctionOutput io.Writer
+	// RequestLog gets one compact line per request the API port serves
+	// (method, path or invoked function, status, time); nil writes none.
+	RequestLog io.Writer
 	// Progress gets one line per start-up step as it begins, so a first
 	// start, which builds every function on a cold cache, is not a silent
 	// minute; nil is silent.
@@ -287,7 +290,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	mux := http.NewServeMux()
 	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
 	mux.Handle("/", newAPIGateway(routes, s.functions, opts.Logger))
-	s.serve(apiLn, mux)
+	s.serve(apiLn, newRequestLog(mux, opts.RequestLog))
 	// Once the Invoke API serves: moto's Step Functions engine calls the
 	// workflow's functions through it.
 	if s.functions.Has(demoWorkflowFunction) && s.functions.Has(demoApprovalFunction) && len(s.stateMachines) > 0 {
