@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
@@ -97,6 +99,14 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 		headers["Allow"] = http.MethodGet
 		return apigw.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
+	for name := range ev.QueryStringParameters {
+		if name != "refresh" {
+			// A typo (?refesh=true) silently ignored would answer the stored
+			// record as if Ottu had been asked.
+			return apigw.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, name,
+				fmt.Sprintf("Unknown query parameter %q: GET /operations/{tracking_key} takes only refresh (true or false).", name)), headers)
+		}
+	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
 	case "", "false", "0":
@@ -109,6 +119,14 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 		headers["Tracking-Key"] = key
 	}
 	rec, err := h.Service.Status(ctx, key, refresh)
+	if err != nil && problem.CodeOf(err) == problem.CodeNotFound && isOperationName(key) {
+		// GET /operations/refund: the operation's route, asked with the
+		// wrong method, not a key nobody recorded.
+		headers["Allow"] = http.MethodPost
+		delete(headers, "Tracking-Key")
+		return apigw.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: fmt.Sprintf(
+			"/operations/%s takes POST (a %s); to read a record, GET /operations/{tracking_key} with its Tracking-Key. No record has the Tracking-Key %q.", key, key, key)}, headers)
+	}
 	if err != nil {
 		resp := apigw.ProblemResponse(err, headers)
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
@@ -116,6 +134,17 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	}
 	body, _ := json.Marshal(viewOf(rec))
 	return apigw.JSONResponse(http.StatusOK, body, headers)
+}
+
+// isOperationName reports whether key names an operation route
+// (/operations/refund and its siblings).
+func isOperationName(key string) bool {
+	for _, op := range ottu.Operations {
+		if key == string(op) {
+			return true
+		}
+	}
+	return false
 }
 
 // viewOf is the contract's JSON form of a record.
