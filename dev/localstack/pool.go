@@ -367,8 +367,12 @@ func (p *pool) scaleLocked() {
 }
 
 func (p *pool) spawnLocked() error {
-	if st, err := os.Stat(p.cfg.Binary); err != nil || st.IsDir() {
-		return fmt.Errorf("the bootstrap of %s (%s) is not a file: %v", p.cfg.Name, p.cfg.Binary, err)
+	st, err := os.Stat(p.cfg.Binary)
+	if err != nil {
+		return fmt.Errorf("the bootstrap of %s: %w", p.cfg.Name, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("the bootstrap of %s (%s) is a directory", p.cfg.Name, p.cfg.Binary)
 	}
 	addrs, err := freeLoopbackAddrs(2)
 	if err != nil {
