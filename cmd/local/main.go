@@ -181,9 +181,9 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 	}
 	p("  # start one: 202 with its id and status URL")
 	p(`  curl -s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","reason":"damaged","refund_id":"demo-wf-1"}'`, api)
-	p("  # where it stands: waiting for its approval")
+	p("  # where it stands, a second later (moto runs it in the background): waiting for its approval")
 	p("  curl -s %s/refund-workflows/demo-wf-1", api)
-	p("  # approve it; then GET again shows the result")
+	p("  # approve it; a second later GET again shows the result")
 	p(`  curl -s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, api)
 	p("  # the execution history, every attempt (AWS CLI)")
 	p("  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions get-execution-history --endpoint-url %s --region us-east-1 --execution-arn %s:demo-wf-1",
