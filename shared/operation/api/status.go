@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 )
 
 // StatusReader reads Tracking-Key records (operation.Service).
@@ -157,8 +157,8 @@ func viewOf(rec *operation.Record) RecordView {
 		Amount:      apigw.Nullable(rec.Amount),
 		Status:      rec.Status,
 		Attempts:    rec.Attempts,
-		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
-		UpdatedAt:   rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		CreatedAt:   timefmt.Format(rec.CreatedAt),
+		UpdatedAt:   timefmt.Format(rec.UpdatedAt),
 		Ottu:        rec.OttuBody,
 		OttuInquiry: rec.Inquiry,
 	}
