@@ -26,11 +26,11 @@ sandbox:
 	$(GO) build -o build/ottu-sandbox ./cmd/ottu-sandbox
 	./build/ottu-sandbox
 
-## test: every test, against moto's server and the Ottu sandbox (both started by the tests)
+## test: every test, against moto's server and the Ottu sandbox (both started by the tests); gotestsum (a tool dependency in go.mod) prints one line per package with tests, the failures, and a summary
 test: deps
 	$(GO) vet ./...
 	cfn-lint template.yaml
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 20m ./...
 
 ## deps: fail loudly, with the install command, when a tool the tests need is missing
 deps:

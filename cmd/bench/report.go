@@ -253,10 +253,10 @@ func (r *report) render(w io.Writer) {
 		p("\n")
 	}
 	if len(r.Cold) > 0 {
-		p("| cold start (ms; %d starts each; process start → …) | init: first `next` (median / p90) | first answer (median / p90) | resident memory after it (MB) | Secrets Manager calls per start | first answer |\n", r.Cold[0].Starts)
-		p("|---|---|---|---|---|---|\n")
+		p("| cold start under aws-lambda-rie (ms; %d starts each) | init: bootstrap start → first `next`, RIE's INIT REPORT (median / p90) | first answer: invocation sent → answer, bootstrap start included (median / p90) | bootstrap resident memory after it (MB) | aws-lambda-rie's own (MB) | Secrets Manager calls per start | first answer |\n", r.Cold[0].Starts)
+		p("|---|---|---|---|---|---|---|\n")
 		for _, c := range r.Cold {
-			p("| %s | %.1f / %.1f | %.1f / %.1f | %.1f | %.0f | %s |\n", c.Function, c.Init[0], c.Init[1], c.FirstAnswer[0], c.FirstAnswer[1], c.RSS/1e6, c.SecretsPerInit, c.Answer)
+			p("| %s | %.1f / %.1f | %.1f / %.1f | %.1f | %.1f | %.0f | %s |\n", c.Function, c.Init[0], c.Init[1], c.FirstAnswer[0], c.FirstAnswer[1], c.RSS/1e6, c.EmulatorRSS/1e6, c.SecretsPerInit, c.Answer)
 		}
 		p("\n")
 	}

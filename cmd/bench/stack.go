@@ -251,6 +251,7 @@ type coldRow struct {
 	Init           [2]float64 // median, p90 ms
 	FirstAnswer    [2]float64
 	RSS            float64 // median bytes after the first answer
+	EmulatorRSS    float64 // aws-lambda-rie's own, median bytes then
 	Answer         string  // what the last start answered, shortened
 	SecretsPerInit float64
 }
@@ -312,7 +313,7 @@ func (b *benchStack) coldStarts(ctx context.Context, eventsDir string, starts in
 		if fn == coldFloorRow {
 			fn, binary = "RefundFunction", floorBin
 		}
-		var inits, answers, rss []float64
+		var inits, answers, rss, rieRSS []float64
 		before := b.ddb.snapshot()["secretsmanager.GetSecretValue"]
 		for i := range starts {
 			payload, err := coldPayload(eventsDir, fn, i)
@@ -326,12 +327,14 @@ func (b *benchStack) coldStarts(ctx context.Context, eventsDir string, starts in
 			inits = append(inits, float64(cs.Init))
 			answers = append(answers, float64(cs.FirstAnswer))
 			rss = append(rss, float64(cs.RSS))
+			rieRSS = append(rieRSS, float64(cs.EmulatorRSS))
 			row.Answer = shortAnswer(cs)
 		}
 		row.SecretsPerInit = float64(b.ddb.snapshot()["secretsmanager.GetSecretValue"]-before) / float64(starts)
 		row.Init = [2]float64{ms(median(inits)), ms(quantile(inits, 0.9))}
 		row.FirstAnswer = [2]float64{ms(median(answers)), ms(quantile(answers, 0.9))}
 		row.RSS = median(rss)
+		row.EmulatorRSS = median(rieRSS)
 		rows = append(rows, row)
 	}
 	return rows, nil

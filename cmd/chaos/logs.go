@@ -83,10 +83,20 @@ func (s *secretScan) line(l []byte, function bool) {
 }
 
 // notJSON reports a function's output line ("Name | text") whose text is
-// not JSON.
+// not JSON. aws-lambda-rie's own lines (START, END, REPORT, and its "(rapid)"
+// warnings), which Lambda writes beside a function's logs too, are not the
+// function's.
 func notJSON(l []byte) bool {
 	_, rest, _ := bytes.Cut(l, []byte(" | "))
 	rest = bytes.TrimSpace(rest)
+	for _, platform := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: "} {
+		if bytes.HasPrefix(rest, []byte(platform)) {
+			return false
+		}
+	}
+	if bytes.Contains(rest, []byte(" (rapid) ")) {
+		return false
+	}
 	return len(rest) > 0 && !json.Valid(rest)
 }
 

@@ -17,6 +17,7 @@ func TestSecretScan(t *testing.T) {
 		{"a line with the API key is a leak", []string{"RefundFunction | {\"auth\":\"Api-Key sk-123\"}\n"}, 1, 1, 0},
 		{"a secret split across writes is still found", []string{"CaptureFunction | {\"pw\":\"pa", "ss-456\"}\n"}, 1, 1, 0},
 		{"a function line that is not JSON is counted", []string{"VoidFunction | panic: boom\n"}, 1, 0, 1},
+		{"aws-lambda-rie's platform lines are not counted as the function's", []string{"VoidFunction | START RequestId: r Version: $LATEST\n", "VoidFunction | REPORT RequestId: r\tDuration: 1.00 ms\n", "VoidFunction | 07 Dec 2026 04:14:06,508 [WARNING] (rapid) Reset initiated: ReleaseFail\n"}, 3, 0, 0},
 		{"several lines in one write are each scanned", []string{"a | {}\nb | {\"x\":\"sk-123\"}\nc | {}\n"}, 3, 1, 0},
 	}
 	for _, c := range cases {

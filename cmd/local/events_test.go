@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -322,4 +323,40 @@ func canonical(h map[string]string) map[string][]string {
 		out[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	return out
+}
+
+// TestEventSamplesREADMEMap checks the README's table of samples against
+// events/: every sample is listed once, with the function its name gives,
+// and every listed file exists.
+func TestEventSamplesREADMEMap(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| (`[a-z-]+\\.json`(?:, `[a-z-]+\\.json`)*) \\| `([A-Za-z]+)` \\|$")
+	listed := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		for f := range strings.SplitSeq(m[1], ", ") {
+			f = strings.Trim(f, "`")
+			if other, ok := listed[f]; ok {
+				t.Errorf("README lists %s twice (%s and %s)", f, other, m[2])
+			}
+			listed[f] = m[2]
+		}
+	}
+	samples := eventSamples(t)
+	t.Run("every sample of events/ is in the README's table with its function", func(t *testing.T) {
+		for _, s := range samples {
+			if got, ok := listed[s.file]; !ok || got != s.function {
+				t.Errorf("README maps %s to %q, want %s", s.file, got, s.function)
+			}
+		}
+	})
+	t.Run("every file of the README's table exists in events/", func(t *testing.T) {
+		for f := range listed {
+			if !slices.ContainsFunc(samples, func(s eventSample) bool { return s.file == f }) {
+				t.Errorf("README lists %s, which events/ lacks", f)
+			}
+		}
+	})
 }

@@ -12,28 +12,56 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/ottuops/ottu-lambda/dev/localstack"
 	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
 
+// defaultLogFile is where the stack's and the functions' logs go unless
+// LOCAL_LOG names another file; the terminal keeps the banner and one line
+// per request.
+const defaultLogFile = "build/local.log"
+
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	logPath := os.Getenv("LOCAL_LOG")
+	if logPath == "" {
+		logPath = defaultLogFile
+	}
+	logFile, err := openLog(logPath)
+	if err != nil {
+		_, _ = fmt.Fprintf(os.Stderr, "local: the log file (LOCAL_LOG): %v\n", err)
+		os.Exit(1)
+	}
+	defer func() { _ = logFile.Close() }()
+	logger := slog.New(slog.NewJSONHandler(logFile, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stdout, os.Stderr, logger)
+	err = run(ctx, os.Getenv, os.Stdout, logFile, logPath, logger)
 	stop()
 	if err != nil {
 		logger.Error("the local stack did not start", "error", err.Error())
+		_, _ = fmt.Fprintf(os.Stderr, "the local stack did not start: %v\n(logs: %s)\n", err, logPath)
+		_ = logFile.Close()
 		os.Exit(1)
 	}
 }
 
-// run starts the stack, prints the banner to out, and stops everything when
-// ctx ends (Ctrl-C). Function output goes to fnOut.
-func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, logger *slog.Logger) error {
+// openLog creates (or empties) the log file, and its directory.
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil { //nolint:gosec // G703: the developer names the file (LOCAL_LOG)
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) //nolint:gosec // G304: the developer names the file
+}
+
+// run starts the stack, prints the banner to out, then one line per request
+// to out, and stops everything when ctx ends (Ctrl-C). Function output goes
+// to fnOut, which logPath names in the banner.
+func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, logPath string, logger *slog.Logger) error {
 	// The sandbox reads SANDBOX_ADDR, SANDBOX_API_KEY, SANDBOX_WEBHOOK_KEY
 	// (and its other SANDBOX_* settings) the same way when run alone.
 	sbConfig, sbAddr, err := sandbox.ConfigFromEnv(getenv)
@@ -41,6 +69,9 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 		return err
 	}
 	sbConfig.Logger = logger
+	// Request lines wait for the banner: the start-up's own invocations
+	// (the demo workflow's) would only push it up.
+	requests := &gate{w: out}
 	opts := localstack.Options{
 		Template:       getenv("TEMPLATE"),
 		APIAddr:        getenv("LOCAL_API_ADDR"),
@@ -49,6 +80,7 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 		Sandbox:        sbConfig,
 		Logger:         logger,
 		FunctionOutput: fnOut,
+		RequestLog:     requests,
 		Progress:       out,
 	}
 	stack, err := localstack.Start(ctx, opts)
@@ -57,15 +89,36 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 	}
 	defer stack.Close()
 
-	printBanner(out, stack, sbConfig)
+	printBanner(out, stack, sbConfig, logPath)
+	requests.open()
 	<-ctx.Done()
+	requests.close()
 	_, _ = fmt.Fprintln(out, "\nStopping: function processes, moto and the sandbox.")
 	return nil
 }
 
+// gate passes writes through only while open.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	isOpen bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.isOpen {
+		return g.w.Write(p)
+	}
+	return len(p), nil
+}
+
+func (g *gate) open()  { g.mu.Lock(); g.isOpen = true; g.mu.Unlock() }
+func (g *gate) close() { g.mu.Lock(); g.isOpen = false; g.mu.Unlock() }
+
 // printBanner tells the user where everything is, the local credentials,
 // and what to try first.
-func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
+func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config, logPath string) {
 	u := s.URLs()
 	p := func(format string, a ...any) { _, _ = fmt.Fprintf(w, format+"\n", a...) }
 
@@ -111,9 +164,12 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p(`  curl -i -X POST %s/operations/refund -H 'Content-Type: application/json' -H 'Tracking-Key: demo-refund-1' -d '{"session_id":"demo-paid-kwd","amount":"2.500","currency_code":"KWD"}'`, u.API)
 	p("  # the stored Tracking-Key record")
 	p("  curl -i %s/operations/demo-refund-1", u.API)
-	p("  # a direct invocation, as Step Functions would (AWS CLI v1: leave out --cli-binary-format)")
-	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --cli-binary-format raw-in-base64-out --payload '{"session_id":"demo-paid-kwd","amount":"1.000","tracking_key":"demo-refund-2"}' out.json`, u.API)
+	p("  # a direct invocation, as Step Functions would (AWS CLI v1 and v2 alike: fileb:// sends the file as is)")
+	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --payload fileb://events/refund-direct.json out.json && cat out.json`, u.API)
 	printWorkflows(p, s, u.API)
+	p("")
+	p("Logs of the functions (aws-lambda-rie's START/END/REPORT included) and of the stack: %s", logPath)
+	p("  (tail -f %s); below, one line per request.", logPath)
 	p("")
 }
 
@@ -142,11 +198,11 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 	requester, approver := sigv4Curl(s, "requester"), sigv4Curl(s, "approver")
 	p("  # start one as the requester: 202 with its id and status URL")
 	p(`  curl -s %s -X POST %s/refund-workflows -H 'Content-Type: application/json' -d '{"session_id":"demo-workflow-paid","amount":"75.000","currency_code":"KWD","reason":"damaged","refund_id":"demo-wf-1"}'`, requester, api)
-	p("  # where it stands: waiting for its approval, requested_by the requester")
+	p("  # where it stands, a second later (moto runs it in the background): waiting for its approval, requested_by the requester")
 	p("  curl -s %s/refund-workflows/demo-wf-1", api)
 	p("  # the requester approving its own refund: 403 self_approval")
 	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true}'`, requester, api)
-	p("  # approve it as the approver; then GET again shows the result and decided_by")
+	p("  # approve it as the approver; a second later GET again shows the result and decided_by")
 	p(`  curl -s %s -X POST %s/refund-workflows/demo-wf-1/approval -H 'Content-Type: application/json' -d '{"approved":true,"note":"checked"}'`, approver, api)
 	p("  # the execution history, every attempt (AWS CLI)")
 	p("  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws stepfunctions get-execution-history --endpoint-url %s --region us-east-1 --execution-arn %s:demo-wf-1",

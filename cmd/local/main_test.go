@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +38,7 @@ func TestRun(t *testing.T) {
 		defer cancel()
 		var out testkit.Buffer
 		done := make(chan error, 1)
-		go func() { done <- run(ctx, testEnv(nil), &out, io.Discard, logger) }()
+		go func() { done <- run(ctx, testEnv(nil), &out, io.Discard, "build/test.log", logger) }()
 
 		deadline := time.After(2 * time.Minute)
 		for !strings.Contains(out.String(), "Try:") {
@@ -57,6 +59,7 @@ func TestRun(t *testing.T) {
 			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1", `"currency_code":"KWD"`,
 			"requester  AKIALOCALREQUESTER01 / local-requester-secret   arn:aws:iam::123456789012:user/requester",
 			"approver   AKIALOCALAPPROVER001 / local-approver-secret   arn:aws:iam::123456789012:user/approver",
+			"Logs of the functions", "build/test.log",
 		} {
 			if !strings.Contains(banner, want) {
 				t.Errorf("the banner lacks %q:\n%s", want, banner)
@@ -65,6 +68,21 @@ func TestRun(t *testing.T) {
 		if n := strings.Count(banner, "curl -i"); n != 3 {
 			t.Errorf("the banner has %d curl commands, want 3", n)
 		}
+		if strings.Contains(banner, "--cli-binary-format") || !strings.Contains(banner, "--payload fileb://events/refund-direct.json") {
+			t.Errorf("the banner's aws lambda invoke must work with AWS CLI v1 and v2 (fileb://, no --cli-binary-format):\n%s", banner)
+		}
+
+		// After the banner, one compact line per request.
+		api := regexp.MustCompile(`Lambda Invoke API  (http://\S+)`).FindStringSubmatch(banner)
+		if api == nil {
+			t.Fatalf("no API URL in the banner:\n%s", banner)
+		}
+		resp, err := http.Get(api[1] + "/no-such-route")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		waitFor(t, func() bool { return strings.Contains(out.String(), " GET /no-such-route 404 ") })
 
 		cancel()
 		if err := <-done; err != nil {
@@ -81,9 +99,21 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = taken.Close() }()
-		err = run(context.Background(), testEnv(map[string]string{"LOCAL_API_ADDR": taken.Addr().String()}), io.Discard, io.Discard, logger)
+		err = run(context.Background(), testEnv(map[string]string{"LOCAL_API_ADDR": taken.Addr().String()}), io.Discard, io.Discard, "", logger)
 		if err == nil || !strings.Contains(err.Error(), "LOCAL_API_ADDR") {
 			t.Fatalf("got %v, want an error naming LOCAL_API_ADDR", err)
 		}
 	})
+}
+
+// waitFor polls cond for up to 10 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 500 {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("condition never held")
 }

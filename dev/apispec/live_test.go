@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -490,6 +491,7 @@ func (l *liveAPI) check(t *testing.T, tc liveCase) {
 			t.Errorf("the answer has a %q member: %s", m, a.body)
 		}
 	}
+	checkTimestamps(t, "", members)
 	problem := strings.HasPrefix(a.header.Get("Content-Type"), "application/problem+json")
 	var code string
 	if problem {
@@ -682,5 +684,43 @@ func (l *liveAPI) waitForRecord(t *testing.T, key string) {
 			t.Fatalf("no record of %s after 20 s: last answer %d %v %s", key, a.status, a.err, a.body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var (
+	// anyTimestamp is an RFC 3339 date-time of any precision.
+	anyTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$`)
+	// apiTimestamp is the API's one form (shared/platform/timefmt).
+	apiTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+)
+
+// checkTimestamps wants every timestamp of an answer in the API's one
+// precision (RFC 3339, UTC, milliseconds), but inside Ottu's own bodies.
+func checkTimestamps(t *testing.T, path string, members map[string]json.RawMessage) {
+	t.Helper()
+	for name, raw := range members {
+		if name == "ottu" || name == "ottu_inquiry" {
+			continue
+		}
+		walkTimestamps(t, path+"/"+name, raw)
+	}
+}
+
+func walkTimestamps(t *testing.T, path string, raw json.RawMessage) {
+	t.Helper()
+	var str string
+	var obj map[string]json.RawMessage
+	var arr []json.RawMessage
+	switch {
+	case json.Unmarshal(raw, &str) == nil:
+		if anyTimestamp.MatchString(str) && !apiTimestamp.MatchString(str) {
+			t.Errorf("%s = %q: timestamps are RFC 3339 in UTC with milliseconds (2026-12-07T04:30:13.322Z)", path, str)
+		}
+	case json.Unmarshal(raw, &obj) == nil:
+		checkTimestamps(t, path, obj)
+	case json.Unmarshal(raw, &arr) == nil:
+		for i, v := range arr {
+			walkTimestamps(t, fmt.Sprintf("%s/%d", path, i), v)
+		}
 	}
 }

@@ -232,7 +232,7 @@ func TestInquiryThrottleAnsweredFromTheStore(t *testing.T) {
 		resp := s.post(`{"order_no":"inq-throttle-order-1"}`, "")
 		v := viewOf(t, resp)
 		if v.Source != "stored" || v.StoredSource != "inquiry" || resp.Headers["Inquiry-Source"] != "stored" || v.FreshAfter == nil ||
-			!v.FreshAfter.Equal(firstAt.Add(inquiry.Interval).Truncate(time.Second)) || !v.ReceivedAt.Equal(firstAt.Truncate(time.Millisecond)) {
+			!v.FreshAfter.Equal(firstAt.Add(inquiry.Interval).Truncate(time.Millisecond)) || !v.ReceivedAt.Equal(firstAt.Truncate(time.Millisecond)) {
 			t.Fatalf("answer %+v", v)
 		}
 		if n := s.inquiredAt("inq-throttle-1"); n != 1 {
@@ -277,7 +277,7 @@ func TestInquiryThrottleAnsweredFromTheStore(t *testing.T) {
 		}
 		resp := s.post(`{"session_id":"inq-throttle-1"}`, "")
 		v := viewOf(t, resp)
-		if v.Source != "stored" || v.FreshAfter == nil || !v.FreshAfter.Equal(s.clock.Now().Add(time.Minute).Truncate(time.Second)) {
+		if v.Source != "stored" || v.FreshAfter == nil || !v.FreshAfter.Equal(s.clock.Now().Add(time.Minute).Truncate(time.Millisecond)) {
 			t.Fatalf("answer %s", resp.Body)
 		}
 	})

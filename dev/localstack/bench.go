@@ -1,11 +1,12 @@
 package localstack
 
 // Hooks for the benchmarks (cmd/bench): cold starts of a function's real
-// bootstrap through the Runtime API, and the resident memory of its
+// bootstrap under aws-lambda-rie, and the resident memory of its
 // processes. Laptop tooling only; nothing in functions/ uses them.
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -15,20 +16,25 @@ import (
 	"time"
 )
 
-// ColdStart is one start of a function's bootstrap, timed by the Runtime
-// API emulator.
+// ColdStart is one on-demand start of a function's bootstrap under
+// aws-lambda-rie.
 type ColdStart struct {
-	// Init is process start to its first request for an invocation
-	// (Lambda's init phase).
+	// Init is the bootstrap's start to its first request for an invocation
+	// (Lambda's init phase), as RIE's REPORT line gives it (Init Duration).
 	Init time.Duration
-	// FirstAnswer is process start to its answer to the first invocation.
+	// FirstAnswer is the first invocation sent to a listening RIE to its
+	// answer: RIE starts the bootstrap then, so it holds the process start,
+	// the init and the first request.
 	FirstAnswer time.Duration
 	// Answer is what the function answered (nil with Err).
 	Answer []byte
 	// Err is the function's error, if it failed.
 	Err error
-	// RSS is the process's resident memory (bytes) right after it answered.
+	// RSS is the bootstrap's resident memory (bytes) right after it answered.
 	RSS int64
+	// EmulatorRSS is aws-lambda-rie's own resident memory then (a laptop
+	// cost only: in Lambda the emulator's place is taken by the service).
+	EmulatorRSS int64
 }
 
 // ColdStart starts a fresh process of function outside its pool, hands it
@@ -56,41 +62,70 @@ func (s *Stack) ColdStartBinary(ctx context.Context, function, binary string, en
 	}
 	one := newPool(cfg)
 	defer one.Close()
+	if err := one.warm(); err != nil {
+		return ColdStart{}, fmt.Errorf("function %s: %w", function, err)
+	}
+	proc, err := one.awaitReady(ctx)
+	if err != nil {
+		return ColdStart{}, fmt.Errorf("function %s: %w", function, err)
+	}
+	sent := time.Now()
 	answer, err := one.Invoke(ctx, payload)
 	answered := time.Now()
 	if ctx.Err() != nil {
 		return ColdStart{}, ctx.Err()
 	}
-	one.mu.Lock()
-	defer one.mu.Unlock()
-	for proc := range one.procs {
-		if proc.started.IsZero() || proc.readyAt.IsZero() || proc.cmd.Process == nil {
-			break
-		}
-		rss, rssErr := residentMemory(proc.cmd.Process.Pid)
-		if rssErr != nil {
-			return ColdStart{}, fmt.Errorf("function %s: %w", function, rssErr)
-		}
-		return ColdStart{Init: proc.readyAt.Sub(proc.started), FirstAnswer: answered.Sub(proc.started), Answer: answer, Err: err, RSS: rss}, nil
+	cs := ColdStart{Init: proc.takeInitDuration(time.Second), FirstAnswer: answered.Sub(sent), Answer: answer, Err: err}
+	pids := proc.bootstrapPIDs()
+	if len(pids) == 0 {
+		return ColdStart{}, fmt.Errorf("function %s: no bootstrap is running under aws-lambda-rie after the first answer: %w", function, err)
 	}
-	return ColdStart{}, fmt.Errorf("function %s: its process did not start: %w", function, err)
+	if cs.RSS, err = residentMemory(pids[0]); err != nil {
+		return ColdStart{}, fmt.Errorf("function %s: %w", function, err)
+	}
+	if cs.EmulatorRSS, err = residentMemory(proc.cmd.Process.Pid); err != nil {
+		return ColdStart{}, fmt.Errorf("function %s: aws-lambda-rie: %w", function, err)
+	}
+	return cs, nil
+}
+
+// awaitReady waits until the pool has a listening process and returns it.
+func (p *pool) awaitReady(ctx context.Context) (*process, error) {
+	for {
+		p.mu.Lock()
+		for proc := range p.procs {
+			if proc.ready {
+				p.mu.Unlock()
+				return proc, nil
+			}
+		}
+		n := len(p.procs)
+		p.mu.Unlock()
+		if n == 0 {
+			return nil, errors.New("its aws-lambda-rie exited before it listened")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // ProcessMemory is the resident memory (VmRSS, bytes) of each running
-// process of function.
+// bootstrap of function (the processes beneath its aws-lambda-rie).
 func (s *Stack) ProcessMemory(function string) ([]int64, error) {
 	p, ok := s.functions[function]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", errFunctionNotFound, function)
 	}
 	p.mu.Lock()
-	var pids []int
-	for proc := range p.procs {
-		if proc.cmd.Process != nil {
-			pids = append(pids, proc.cmd.Process.Pid)
-		}
-	}
+	procs := slices.Collect(maps.Keys(p.procs))
 	p.mu.Unlock()
+	var pids []int
+	for _, proc := range procs {
+		pids = append(pids, proc.bootstrapPIDs()...)
+	}
 	rss := make([]int64, 0, len(pids))
 	for _, pid := range pids {
 		r, err := residentMemory(pid)

@@ -13,6 +13,27 @@ import (
 	"sync"
 )
 
+// rieModulePackage is AWS's Runtime Interface Emulator, a tool dependency
+// in go.mod (go get -tool), so its version is pinned and nothing is
+// downloaded at run time beyond what the module cache holds.
+const rieModulePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+
+// rieBinaryName is the emulator's file in the build directory.
+const rieBinaryName = "aws-lambda-rie"
+
+// buildRIE compiles aws-lambda-rie into out for this machine.
+func buildRIE(ctx context.Context, dir, out string) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("the go command is not on PATH; it is needed to build aws-lambda-rie")
+	}
+	bin := filepath.Join(out, rieBinaryName)
+	if err := goBuild(ctx, goBin, dir, nil, rieModulePackage, bin); err != nil {
+		return "", fmt.Errorf("build aws-lambda-rie (%s, pinned in go.mod): %w", rieModulePackage, err)
+	}
+	return bin, nil
+}
+
 // buildJob is one function binary to compile.
 type buildJob struct {
 	// Name is the function's logical id; the binary goes to <out>/<Name>/bootstrap.
@@ -61,7 +82,12 @@ func buildFunctions(ctx context.Context, dir, out string, jobs []buildJob) (map[
 
 func buildOne(ctx context.Context, goBin, dir, pkg, bin string) error {
 	// The Makefile's LAMBDA_TAGS, so what runs here is what is deployed.
-	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", "lambda.norpc,nethttpomithttp2", "-o", bin, pkg)
+	return goBuild(ctx, goBin, dir, []string{"-tags", "lambda.norpc,nethttpomithttp2"}, pkg, bin)
+}
+
+func goBuild(ctx context.Context, goBin, dir string, flags []string, pkg, bin string) error {
+	args := append(append([]string{"build"}, flags...), "-o", bin, pkg)
+	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	var output bytes.Buffer

@@ -31,6 +31,25 @@ func echoBinary(t *testing.T) string {
 	return echoBin
 }
 
+var (
+	rieOnce sync.Once
+	rieBin  string
+	rieErr  error
+)
+
+// rieBinary builds aws-lambda-rie from the module pinned in go.mod, once
+// per test run.
+func rieBinary(t *testing.T) string {
+	t.Helper()
+	rieOnce.Do(func() {
+		rieBin, rieErr = buildRIE(context.Background(), "testdata", filepath.Join(buildRoot, "rie"))
+	})
+	if rieErr != nil {
+		t.Fatalf("build aws-lambda-rie: %v", rieErr)
+	}
+	return rieBin
+}
+
 func TestBuildFunctions(t *testing.T) {
 	t.Run("a function builds into <out>/<LogicalID>/bootstrap and runs", func(t *testing.T) {
 		bin := echoBinary(t)

@@ -20,7 +20,8 @@ type FunctionSettings struct {
 	// Env overrides (or adds) environment variables, such as LEASE_GRACE or
 	// OTTU_API_VERSION, on top of what template.yaml sets.
 	Env map[string]string
-	// Timeout replaces the template's function timeout when positive.
+	// Timeout replaces the template's function timeout when positive; RIE
+	// applies it in whole seconds (rounded up).
 	Timeout time.Duration
 }
 
@@ -75,10 +76,11 @@ func overrideEnv(env []string, set map[string]string) []string {
 	return out
 }
 
-// KillOne kills one process of function that is running an invocation,
-// chosen at random, as a crash of the execution environment would: the
-// invocation fails with Runtime.ExitError and the pool starts a fresh
-// process on demand. It reports false when no process of it was busy.
+// KillOne kills the bootstrap of one process of function that is running
+// an invocation, chosen at random, as a crash of the execution environment
+// would: aws-lambda-rie answers the invocation with Runtime.ExitError and
+// starts a fresh bootstrap at the next one. It reports false when no
+// process of it was busy (or its bootstrap had not started yet).
 func (s *Stack) KillOne(function string) (bool, error) {
 	p, ok := s.functions[function]
 	if !ok {
@@ -95,8 +97,7 @@ func (s *Stack) KillOne(function string) (bool, error) {
 	if len(busy) == 0 {
 		return false, nil
 	}
-	busy[rand.IntN(len(busy))].kill() //nolint:gosec // G404: which process dies needs no secure randomness
-	return true, nil
+	return busy[rand.IntN(len(busy))].killBootstraps() > 0, nil //nolint:gosec // G404: which process dies needs no secure randomness
 }
 
 // PauseMoto holds every request to moto (DynamoDB and Secrets Manager) for

@@ -24,6 +24,7 @@ func lambdaServer(t *testing.T) (base string, out *testkit.Buffer) {
 	p := newPool(functionConfig{
 		Name:         "EchoFunction",
 		Binary:       echoBinary(t),
+		RIE:          rieBinary(t),
 		Timeout:      5 * time.Second,
 		MaxProcesses: 2,
 		Output:       newLineSink(out),

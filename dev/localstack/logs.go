@@ -25,6 +25,10 @@ func (s *lineSink) prefixer(name string) *linePrefixer {
 type linePrefixer struct {
 	sink   *lineSink
 	prefix []byte
+	// onLine, when set, sees each complete line (without its newline)
+	// first and says whether to write it; the pool reads RIE's own lines
+	// with it.
+	onLine func(line []byte) bool
 	mu     sync.Mutex
 	buf    []byte
 }
@@ -56,6 +60,9 @@ func (l *linePrefixer) flush() {
 func (l *linePrefixer) writeLines(lines []byte) {
 	var out bytes.Buffer
 	for line := range bytes.Lines(lines) {
+		if l.onLine != nil && !l.onLine(bytes.TrimRight(line, "\r\n")) {
+			continue
+		}
 		out.Write(l.prefix)
 		out.Write(line)
 	}

@@ -3,8 +3,8 @@
 // template's tables and the two secrets, the Ottu sandbox, and on one port
 // the merchant API (like `sam local start-api`) and the Lambda Invoke API
 // (like `sam local start-lambda`). Functions run as their real, unmodified
-// binaries speaking the Lambda Runtime API, so what runs here is what runs
-// in Lambda.
+// binaries under AWS's Runtime Interface Emulator (aws-lambda-rie, pinned in
+// go.mod), so what runs here is what runs in Lambda.
 package localstack
 
 import (
@@ -79,6 +79,9 @@ type Options struct {
 	// FunctionOutput gets the functions' stdout and stderr, each line
 	// prefixed with the function's logical id; default os.Stderr.
 	FunctionOutput io.Writer
+	// RequestLog gets one compact line per request the API port serves
+	// (method, path or invoked function, status, time); nil writes none.
+	RequestLog io.Writer
 	// Progress gets one line per start-up step as it begins, so a first
 	// start, which builds every function on a cold cache, is not a silent
 	// minute; nil is silent.
@@ -220,16 +223,21 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	}
 	type built struct {
 		bins map[string]string
+		rie  string // aws-lambda-rie, which runs every function process
 		err  error
 	}
 	buildCtx, cancelBuild := context.WithCancel(ctx)
 	defer cancelBuild()
 	builds := make(chan built, 1)
 	buildStart := time.Now()
-	s.step("building the function binaries… (%d; a first build takes a minute or two)", len(jobs))
+	s.step("building the function binaries and aws-lambda-rie… (%d; a first build takes a minute or two)", len(jobs))
 	go func() {
 		bins, err := buildFunctions(buildCtx, filepath.Dir(opts.Template), s.buildDir, jobs)
-		builds <- built{bins, err}
+		var rie string
+		if err == nil {
+			rie, err = buildRIE(buildCtx, filepath.Dir(opts.Template), s.buildDir)
+		}
+		builds <- built{bins, rie, err}
 	}()
 
 	if err := s.startMoto(ctx, opts.MotoAddr, tmpl.Tables, opts.Sandbox); err != nil {
@@ -250,7 +258,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	}
 	sink := newLineSink(opts.FunctionOutput)
 	var routes []apiRoute
-	s.step("starting the function runtimes… (%d)", len(tmpl.Functions))
+	s.step("starting the function runtimes under aws-lambda-rie… (%d)", len(tmpl.Functions))
 	for _, fn := range tmpl.Functions {
 		env, err := s.environment(fn, refs, filepath.Dir(b.bins[fn.LogicalID]))
 		if err != nil {
@@ -259,6 +267,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 		p := newPool(functionConfig{
 			Name:         fn.LogicalID,
 			Binary:       b.bins[fn.LogicalID],
+			RIE:          b.rie,
 			Env:          env,
 			Timeout:      time.Duration(fn.Timeout) * time.Second, // samtemplate applies SAM's default
 			MaxProcesses: opts.MaxProcesses,
@@ -282,7 +291,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	mux := http.NewServeMux()
 	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
 	mux.Handle("/", newAPIGateway(routes, s.functions, s.users, opts.Logger))
-	s.serve(apiLn, mux)
+	s.serve(apiLn, newRequestLog(mux, opts.RequestLog))
 	// Once the Invoke API serves: moto's Step Functions engine calls the
 	// workflow's functions through it.
 	if s.functions.Has(demoWorkflowFunction) && s.functions.Has(demoApprovalFunction) && len(s.stateMachines) > 0 {

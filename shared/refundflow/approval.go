@@ -12,6 +12,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 )
 
 // ApprovalStatus is where an approval stands.
@@ -166,14 +167,14 @@ func (a *Approvals) deliver(ctx context.Context, ap *Approval) (*Approval, error
 	defer cancel()
 	var err error
 	if ap.Status == ApprovalApproved {
-		out, _ := json.Marshal(map[string]any{"approved": true, "note": ap.Note, "decided_at": ap.DecidedAt.UTC().Format(time.RFC3339)})
+		out, _ := json.Marshal(map[string]any{"approved": true, "note": ap.Note, "decided_at": timefmt.Format(ap.DecidedAt)})
 		err = a.SFN.SendTaskSuccess(cctx, ap.TaskToken, out)
 	} else {
 		detail := "The approver rejected the refund, so nothing was refunded."
 		if ap.Note != "" {
 			detail += " Note: " + ap.Note
 		}
-		cause, _ := json.Marshal(map[string]any{"code": "approval_rejected", "detail": detail, "note": ap.Note, "decided_at": ap.DecidedAt.UTC().Format(time.RFC3339)})
+		cause, _ := json.Marshal(map[string]any{"code": "approval_rejected", "detail": detail, "note": ap.Note, "decided_at": timefmt.Format(ap.DecidedAt)})
 		err = a.SFN.SendTaskFailure(cctx, ap.TaskToken, ApprovalRejectedError, string(cause))
 	}
 	switch {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 )
 
 // WorkflowView is GET /refund-workflows/{id}: where the workflow stands,
@@ -141,5 +143,5 @@ func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return timefmt.Format(t)
 }

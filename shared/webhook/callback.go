@@ -25,6 +25,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
@@ -284,11 +285,11 @@ func TaskOutput(f ottu.Fields, e txn.Entry) []byte {
 		"result":           nullable(e.Result),
 		"amount":           nullable(textOf(f["amount"])),
 		"currency_code":    nullable(textOf(f["currency_code"])),
-		"received_at":      e.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		"received_at":      timefmt.Format(e.ReceivedAt),
 		"digest":           e.Digest,
 	}
 	if !e.OttuTimestamp.IsZero() {
-		out["ottu_timestamp"] = e.OttuTimestamp.UTC().Format(time.RFC3339)
+		out["ottu_timestamp"] = timefmt.Format(e.OttuTimestamp)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -23,6 +22,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 	"github.com/ottuops/ottu-lambda/shared/platform/tasktoken"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
@@ -108,13 +108,13 @@ func viewOfEntry(e txn.Entry) InquiryView {
 		OrderNo:         apigw.Nullable(e.OrderNo),
 		State:           apigw.Nullable(e.State),
 		Result:          apigw.Nullable(e.Result),
-		ReceivedAt:      e.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		ReceivedAt:      timefmt.Format(e.ReceivedAt),
 		Ottu:            txn.WithoutSignature(e.Body),
 		ReferenceNumber: apigw.Nullable(e.ReferenceNumber),
 		Conflict:        e.Conflict,
 	}
 	if !e.OttuTimestamp.IsZero() {
-		v.OttuTimestamp = apigw.Nullable(e.OttuTimestamp.UTC().Format(time.RFC3339))
+		v.OttuTimestamp = apigw.Nullable(timefmt.Format(e.OttuTimestamp))
 	}
 	if !json.Valid(v.Ottu) {
 		v.Ottu = json.RawMessage("null")
@@ -130,7 +130,7 @@ func viewOfResult(res *inquiry.Result) InquiryView {
 		v.Detail = res.Reason
 		v.FreshAfter = json.RawMessage("null")
 		if !res.FreshAfter.IsZero() {
-			v.FreshAfter, _ = json.Marshal(res.FreshAfter.UTC().Format(time.RFC3339))
+			v.FreshAfter, _ = json.Marshal(timefmt.Format(res.FreshAfter))
 		}
 	}
 	return v

@@ -65,7 +65,7 @@ func TestInquiryResultFromFixture(t *testing.T) {
 		}
 	})
 	t.Run("the current view names its source, when it came and Ottu's body", func(t *testing.T) {
-		if v.Source != "disclosure" || v.OrderNo != "ORDER-1001" || v.State != "attempted" || v.ReceivedAt != "2026-11-22T10:00:00.3Z" || len(v.Ottu) == 0 {
+		if v.Source != "disclosure" || v.OrderNo != "ORDER-1001" || v.State != "attempted" || v.ReceivedAt != "2026-11-22T10:00:00.300Z" || len(v.Ottu) == 0 {
 			t.Fatalf("view %s", resp.Body)
 		}
 	})

@@ -104,8 +104,8 @@ func TestInquiryAnswers(t *testing.T) {
 		if err := json.Unmarshal([]byte(resp.Body), &v); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 		}
-		if v["source"] != "stored" || v["stored_source"] != "inquiry" || v["fresh_after"] != "2026-11-22T10:30:00Z" ||
-			v["received_at"] != "2026-11-22T10:00:00Z" || v["ottu_timestamp"] != "2026-11-22T09:59:58Z" || v["state"] != "attempted" || v["detail"] == "" {
+		if v["source"] != "stored" || v["stored_source"] != "inquiry" || v["fresh_after"] != "2026-11-22T10:30:00.000Z" ||
+			v["received_at"] != "2026-11-22T10:00:00.000Z" || v["ottu_timestamp"] != "2026-11-22T09:59:58.000Z" || v["state"] != "attempted" || v["detail"] == "" {
 			t.Fatalf("view %s", resp.Body)
 		}
 		if ottu, _ := v["ottu"].(map[string]any); ottu["order_no"] != "ORDER-1001" {

@@ -3,16 +3,18 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/ottuops/ottu-lambda/shared/operation"
+	"github.com/ottuops/ottu-lambda/shared/payment"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 )
 
 // StatusReader reads Tracking-Key records (operation.Service).
@@ -114,6 +116,14 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 		headers["Allow"] = http.MethodGet
 		return Codes.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: "Use GET for /operations/{tracking_key}."}, headers)
 	}
+	for name := range ev.QueryStringParameters {
+		if name != "refresh" {
+			// A typo (?refesh=true) silently ignored would answer the stored
+			// record as if Ottu had been asked.
+			return Codes.ProblemResponse(problem.Invalid(problem.CodeInvalidRequest, name,
+				fmt.Sprintf("Unknown query parameter %q: GET /operations/{tracking_key} takes only refresh (true or false).", name)), headers)
+		}
+	}
 	refresh := false
 	switch v := ev.QueryStringParameters["refresh"]; v {
 	case "", "false", "0":
@@ -126,6 +136,14 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 		headers["Tracking-Key"] = key
 	}
 	rec, err := h.Service.Status(ctx, key, refresh)
+	if err != nil && problem.CodeOf(err) == problem.CodeNotFound && isOperationName(key) {
+		// GET /operations/refund: the operation's route, asked with the
+		// wrong method, not a key nobody recorded.
+		headers["Allow"] = http.MethodPost
+		delete(headers, "Tracking-Key")
+		return Codes.ProblemResponse(&problem.Error{Code: problem.CodeMethodNotAllowed, Detail: fmt.Sprintf(
+			"/operations/%s takes POST (a %s); to read a record, GET /operations/{tracking_key} with its Tracking-Key. No record has the Tracking-Key %q.", key, key, key)}, headers)
+	}
 	if err != nil {
 		resp := Codes.ProblemResponse(err, headers)
 		log.LogAttrs(ctx, slog.LevelInfo, "status failed", slog.Int("status", resp.StatusCode), slog.String("error", err.Error()))
@@ -133,6 +151,17 @@ func (h *OperationStatus) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRe
 	}
 	body, _ := json.Marshal(viewOf(rec))
 	return apigw.JSONResponse(http.StatusOK, body, headers)
+}
+
+// isOperationName reports whether key names an operation route
+// (/operations/refund and its siblings).
+func isOperationName(key string) bool {
+	for _, op := range payment.Operations {
+		if key == string(op) {
+			return true
+		}
+	}
+	return false
 }
 
 // viewOf is the contract's JSON form of a record.
@@ -145,8 +174,8 @@ func viewOf(rec *operation.Record) RecordView {
 		Amount:      apigw.Nullable(rec.Amount),
 		Status:      rec.Status,
 		Attempts:    rec.Attempts,
-		CreatedAt:   rec.CreatedAt.UTC().Format(time.RFC3339Nano),
-		UpdatedAt:   rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		CreatedAt:   timefmt.Format(rec.CreatedAt),
+		UpdatedAt:   timefmt.Format(rec.UpdatedAt),
 		Ottu:        rec.OttuBody,
 		OttuInquiry: rec.Inquiry,
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
+	"github.com/ottuops/ottu-lambda/shared/platform/timefmt"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -129,7 +130,7 @@ func (h *RefundApproval) Request(ctx context.Context, payload json.RawMessage) (
 	log.LogAttrs(ctx, slog.LevelInfo, "approval requested", slog.String("workflow_id", ap.WorkflowID), obs.TrackingKey(ap.TrackingKey),
 		slog.String("amount", ap.Amount), slog.String("threshold", ap.Threshold))
 	h.observe("ApprovalRequest_stored", start)
-	return &RequestedAnswer{WorkflowID: ap.WorkflowID, Status: string(ap.Status), ExpiresAt: ap.Deadline.UTC().Format(time.RFC3339)}, nil
+	return &RequestedAnswer{WorkflowID: ap.WorkflowID, Status: string(ap.Status), ExpiresAt: timefmt.Format(ap.Deadline)}, nil
 }
 
 // HTTP handles POST /refund-workflows/{id}/approval {"approved", "note"?}.

@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +33,7 @@ func newEchoPool(t *testing.T, maxProcs int, timeout time.Duration) *pool {
 	p := newPool(functionConfig{
 		Name:         "EchoFunction",
 		Binary:       echoBinary(t),
+		RIE:          rieBinary(t),
 		Env:          []string{"AWS_LAMBDA_FUNCTION_NAME=EchoFunction"},
 		Timeout:      timeout,
 		MaxProcesses: maxProcs,
@@ -77,7 +77,8 @@ func TestPoolInvoke(t *testing.T) {
 		if ans.Function != "EchoFunction" {
 			t.Errorf("AWS_LAMBDA_FUNCTION_NAME in the process = %q", ans.Function)
 		}
-		if ans.FunctionARN != "arn:aws:lambda:us-east-1:123456789012:function:EchoFunction" {
+		// RIE names the function by AWS_LAMBDA_FUNCTION_NAME under its own fixed account.
+		if ans.FunctionARN != "arn:aws:lambda:us-east-1:012345678912:function:EchoFunction" {
 			t.Errorf("invoked function ARN = %q", ans.FunctionARN)
 		}
 		if _, err := uuid.Parse(ans.RequestID); err != nil {
@@ -94,7 +95,7 @@ func TestPoolInvoke(t *testing.T) {
 }
 
 func TestPoolFailures(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	const timeout = time.Second // RIE's smallest
 	tests := []struct {
 		name        string
 		action      string
@@ -106,7 +107,7 @@ func TestPoolFailures(t *testing.T) {
 		{"a returned error keeps its type and message and the process lives on", "error", "EchoError", "asked to fail", false},
 		{"a panic is reported with its value and the process is replaced", "panic", "string", "asked to panic", true},
 		{"a crash without an answer is a Runtime.ExitError and the process is replaced", "exit", "Runtime.ExitError", "Runtime exited with error: exit status 3", true},
-		{"a function running past its timeout is killed, reported as Sandbox.Timedout, and the pool recovers", "sleep", "Sandbox.Timedout", "Task timed out after 0.30 seconds", true},
+		{"a function running past its timeout is killed, reported as Sandbox.Timedout, and the pool recovers", "sleep", "Sandbox.Timedout", "Task timed out after 1.00 seconds", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,7 +167,7 @@ func TestPoolConcurrency(t *testing.T) {
 	})
 
 	t.Run("invocations beyond the maximum wait for a busy process instead of failing", func(t *testing.T) {
-		p := newEchoPool(t, 1, 300*time.Millisecond)
+		p := newEchoPool(t, 1, time.Second)
 		var wg sync.WaitGroup
 		var sleepErr error
 		wg.Go(func() { _, sleepErr = p.Invoke(testContext(t), []byte(`{"action":"sleep"}`)) })
@@ -205,7 +206,7 @@ func TestPoolConcurrency(t *testing.T) {
 
 func TestPoolStartFailures(t *testing.T) {
 	t.Run("a binary that cannot start fails the invocation instead of hanging", func(t *testing.T) {
-		p := newPool(functionConfig{Name: "GhostFunction", Binary: filepath.Join(t.TempDir(), "bootstrap"), Timeout: time.Second, MaxProcesses: 2})
+		p := newPool(functionConfig{Name: "GhostFunction", Binary: filepath.Join(t.TempDir(), "bootstrap"), RIE: rieBinary(t), Timeout: time.Second, MaxProcesses: 2})
 		t.Cleanup(p.Close)
 		_, err := p.Invoke(testContext(t), []byte(`{}`))
 		var fnErr *FunctionError
@@ -216,7 +217,7 @@ func TestPoolStartFailures(t *testing.T) {
 
 	t.Run("a process that dies before asking for work fails the invocation that waited for it", func(t *testing.T) {
 		// /bin/false exits at once, as a function crashing in init would.
-		p := newPool(functionConfig{Name: "CrashFunction", Binary: "/bin/false", Timeout: time.Second, MaxProcesses: 2})
+		p := newPool(functionConfig{Name: "CrashFunction", Binary: "/bin/false", RIE: rieBinary(t), Timeout: time.Second, MaxProcesses: 2})
 		t.Cleanup(p.Close)
 		_, err := p.Invoke(testContext(t), []byte(`{}`))
 		var fnErr *FunctionError
@@ -249,48 +250,76 @@ func TestPoolClose(t *testing.T) {
 	})
 }
 
-func TestRuntimeAPI(t *testing.T) {
-	p := newPool(functionConfig{Name: "EchoFunction", Timeout: time.Second})
-	proc := &process{done: make(chan struct{}), deliver: make(chan *invocation, 1)}
-	srv := httptest.NewServer(p.runtimeAPI(proc))
-	t.Cleanup(srv.Close)
-
+func TestRIEAnswer(t *testing.T) {
 	tests := []struct {
-		name       string
-		path       string
-		header     http.Header
-		body       string
-		wantStatus int
-		wantBody   string
+		name        string
+		status      int
+		body        string
+		wantResult  string
+		wantType    string
+		wantRetired bool
 	}{
-		{"an answer for a request id the process does not hold is refused", "/2018-06-01/runtime/invocation/nope/response", nil, `{}`, http.StatusBadRequest, "InvalidRequestID"},
-		{"an error for a request id the process does not hold is refused", "/2018-06-01/runtime/invocation/nope/error", nil, `{}`, http.StatusBadRequest, "InvalidRequestID"},
-		{"an init error is accepted and kept for the invocation that waits", "/2018-06-01/runtime/init/error", http.Header{"Lambda-Runtime-Function-Error-Type": {"Runtime.InitError"}}, `not json`, http.StatusAccepted, `"OK"`},
+		{"a result is the function's answer", 200, `{"statusCode":200,"body":"{}"}`, `{"statusCode":200,"body":"{}"}`, "", false},
+		{"a returned error, which RIE answers with 200, keeps its type for Step Functions", 200, `{"errorMessage":"Ottu refused","errorType":"OperationRejected"}`, "", "OperationRejected", false},
+		{"an error document with a stack trace is still an error", 200, `{"errorMessage":"x","errorType":"string","stackTrace":[]}`, "", "string", false},
+		{"a result that merely has an errorType field among others is a result", 200, `{"errorType":"x","errorMessage":"y","result":"success"}`, `{"errorType":"x","errorMessage":"y","result":"success"}`, "", false},
+		{"RIE's time-out text is Sandbox.Timedout", 200, `Task timed out after 3.00 seconds`, "", "Sandbox.Timedout", false},
+		{"a 502 is the crash RIE reports", 502, `{"errorType":"Runtime.ExitError","errorMessage":"RequestId: r Error: Runtime exited with error: exit status 3"}`, "", "Runtime.ExitError", false},
+		{"any other status retires the process", 400, ``, "", "Runtime.Unknown", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+tt.path, strings.NewReader(tt.body))
-			for k, v := range tt.header {
-				req.Header[k] = v
+			result, fnErr, retire := rieAnswer("r", tt.status, []byte(tt.body))
+			gotType := ""
+			if fnErr != nil {
+				gotType = fnErr.Type
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			var body bytes.Buffer
-			_, _ = body.ReadFrom(resp.Body)
-			if resp.StatusCode != tt.wantStatus || !strings.Contains(body.String(), tt.wantBody) {
-				t.Fatalf("got %d %s, want %d containing %s", resp.StatusCode, body.String(), tt.wantStatus, tt.wantBody)
+			if string(result) != tt.wantResult || gotType != tt.wantType || retire != tt.wantRetired {
+				t.Fatalf("got result %q, error type %q, retire %v; want %q, %q, %v", result, gotType, retire, tt.wantResult, tt.wantType, tt.wantRetired)
 			}
 		})
 	}
-	p.mu.Lock()
-	initErr := proc.initErr
-	p.mu.Unlock()
-	if initErr == nil || initErr.Type != "Runtime.InitError" || initErr.Message != "not json" {
-		t.Fatalf("init error kept as %+v, want Runtime.InitError with the body as message", initErr)
-	}
+}
+
+func TestPoolRunsFunctionsUnderRIE(t *testing.T) {
+	t.Run("the function's process is a child of aws-lambda-rie, which reports Lambda's REPORT line", func(t *testing.T) {
+		p := newEchoPool(t, 1, 5*time.Second)
+		ans := invokeEcho(t, p, `{}`)
+		p.mu.Lock()
+		procs := make([]*process, 0, len(p.procs))
+		for proc := range p.procs {
+			procs = append(procs, proc)
+		}
+		p.mu.Unlock()
+		if len(procs) != 1 {
+			t.Fatalf("%d processes, want 1", len(procs))
+		}
+		proc := procs[0]
+		if kids := proc.bootstrapPIDs(); len(kids) != 1 || kids[0] != ans.PID {
+			t.Fatalf("children of aws-lambda-rie (pid %d): %v, want the function's pid %d", proc.cmd.Process.Pid, kids, ans.PID)
+		}
+		if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(proc.cmd.Process.Pid) + "/comm"); strings.TrimSpace(string(comm)) != "aws-lambda-rie" {
+			t.Fatalf("the parent of the function is %q, want aws-lambda-rie", comm)
+		}
+		if d := proc.takeInitDuration(time.Second); d <= 0 {
+			t.Fatalf("no Init Duration read from RIE's REPORT line")
+		}
+	})
+
+	t.Run("the function's environment reaches it through RIE with the timeout in whole seconds", func(t *testing.T) {
+		p := newEchoPool(t, 1, 1500*time.Millisecond)
+		out, err := p.Invoke(testContext(t), []byte(`{"action":"env"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env map[string]string
+		if err := json.Unmarshal(out, &env); err != nil {
+			t.Fatal(err)
+		}
+		if env["AWS_LAMBDA_FUNCTION_NAME"] != "EchoFunction" || env["AWS_LAMBDA_FUNCTION_TIMEOUT"] != "2" || env["AWS_LAMBDA_RUNTIME_API"] == "" {
+			t.Fatalf("environment %v: want AWS_LAMBDA_FUNCTION_NAME=EchoFunction, AWS_LAMBDA_FUNCTION_TIMEOUT=2 and RIE's AWS_LAMBDA_RUNTIME_API", env)
+		}
+	})
 }
 
 func TestParseFunctionError(t *testing.T) {
@@ -299,7 +328,7 @@ func TestParseFunctionError(t *testing.T) {
 		want               FunctionError
 	}{
 		{"a runtime's error document is read as is", `{"errorType":"Boom","errorMessage":"bad"}`, "", FunctionError{Type: "Boom", Message: "bad"}},
-		{"the header names the type when the document does not", `{"errorMessage":"bad"}`, "Runtime.Unknown", FunctionError{Type: "Runtime.Unknown", Message: "bad"}},
+		{"the default names the type when the document does not", `{"errorMessage":"bad"}`, "Runtime.Unknown", FunctionError{Type: "Runtime.Unknown", Message: "bad"}},
 		{"a body that is not JSON becomes the message", `plain words`, "", FunctionError{Type: "Unhandled", Message: "plain words"}},
 	}
 	for _, tt := range tests {
@@ -340,8 +369,15 @@ func queued(p *pool) int {
 	return len(p.waiting)
 }
 
+// processAlive reports whether pid runs; a zombie (dead, not yet reaped by
+// a PID 1 that may never reap it) is not alive.
 func processAlive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && len(stat) > i+2 && stat[i+2] != 'Z'
 }
 
 // waitUntil polls cond, failing the test if it never holds.
