@@ -126,6 +126,12 @@ type Resumer interface {
 	SendTaskSuccess(ctx context.Context, taskToken string, output []byte) error
 }
 
+// Nudger asks the reconciler to look first at the payment whose
+// reference_number is ref (an operation notification arrived for it).
+type Nudger interface {
+	Nudge(ctx context.Context, ref string, at time.Time) error
+}
+
 // ErrTaskGone: the task token expired, or its task was already ended.
 var ErrTaskGone = errors.New("the task token has expired or its task was already ended")
 
@@ -134,6 +140,9 @@ type Service struct {
 	Keys    KeySource
 	Store   Store
 	Resumer Resumer
+	// Nudge, when set, is told of each operation notification, so the
+	// reconciler looks first at a transaction with unknown outcomes.
+	Nudge Nudger
 	// Retention is how long entries are kept (their TTL); zero keeps them
 	// for good.
 	Retention time.Duration
@@ -145,8 +154,12 @@ type Service struct {
 // Result is what became of an accepted or duplicate delivery.
 type Result struct {
 	Outcome Outcome
-	Scheme  ottu.Scheme
-	Entry   txn.Entry
+	// Kind is a payment callback or an operation notification; Operation
+	// is what an operation notification said.
+	Kind      Kind
+	Operation *txn.Operation
+	Scheme    ottu.Scheme
+	Entry     txn.Entry
 	// Waiters resumed now, found gone (token expired or used), or left
 	// pending after a failure (a later delivery retries them).
 	Resumed, Gone, Retry int
@@ -171,6 +184,9 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 	scheme, err := s.verify(ctx, fields)
 	if err != nil {
 		return nil, err
+	}
+	if IsOperationNotification(fields) {
+		return s.receiveNotification(ctx, fields, scheme, received)
 	}
 	e, err := s.entry(fields, received)
 	if err != nil {
@@ -198,7 +214,7 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 			Detail: "The callback could not be stored; nothing was kept. It is accepted when delivered again."}
 	}
 
-	res := &Result{Outcome: Accepted, Scheme: scheme, Entry: e}
+	res := &Result{Outcome: Accepted, Kind: KindPayment, Scheme: scheme, Entry: e}
 	if !stored {
 		res.Outcome = Duplicate
 	}

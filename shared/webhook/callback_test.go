@@ -68,6 +68,9 @@ func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 	if id == "" {
 		id = e.OrderNo
 	}
+	if e.Source == txn.SourceOperation {
+		return !dup, nil // notifications join the history only
+	}
 	if cur, ok := m.current[id]; !ok || txn.OrderKey(cur) < txn.OrderKey(e) {
 		m.current[id] = e
 	}

@@ -84,6 +84,9 @@ type InquiryView struct {
 	// Waiting is true (direct invocation only) when the task token waits
 	// for Ottu's disclosure.
 	Waiting bool `json:"waiting,omitempty"`
+	// Operation (operation notifications only) is what the notification
+	// says: operation, amount, source, initiator, the child's reference.
+	Operation *txn.Operation `json:"operation,omitempty"`
 	// Ottu is Ottu's body, unchanged.
 	Ottu    json.RawMessage `json:"ottu"`
 	History *[]InquiryView  `json:"history,omitempty"`
@@ -105,6 +108,14 @@ func viewOfEntry(e txn.Entry) InquiryView {
 	}
 	if !json.Valid(v.Ottu) {
 		v.Ottu = json.RawMessage("null")
+	}
+	if e.Source == txn.SourceOperation {
+		if op, ok := txn.OperationOf(e.Body); ok {
+			v.Operation = &op
+		}
+		// A notification is filed under its payment's reference_number,
+		// not under a session_id or order_no.
+		v.SessionID, v.OrderNo = nil, nil
 	}
 	return v
 }

@@ -40,6 +40,7 @@ const (
 	attrCreatedAt    = "created_at"
 	attrUpdatedAt    = "updated_at"
 	attrClaimedUntil = "claimed_until"
+	attrAmount       = "amount"
 )
 
 // Sort keys.
@@ -127,6 +128,7 @@ func decodeWaiter(item map[string]types.AttributeValue) (txn.Waiter, error) {
 		TaskToken: d.RequiredString(attrTaskToken),
 		CreatedAt: d.Time(attrCreatedAt),
 		ExpiresAt: d.UnixSeconds(attrExpiresAt),
+		Amount:    d.String(attrAmount),
 	}
 	return w, d.Err()
 }

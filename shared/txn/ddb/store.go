@@ -138,6 +138,11 @@ func (s *Store) Put(ctx context.Context, e txn.Entry) (stored bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("store transaction entry: %w", err)
 	}
+	if e.Source == txn.SourceOperation {
+		// A notification describes a child transaction: it joins the
+		// history only, never the payment's current view.
+		return stored, nil
+	}
 	if err := s.moveCurrent(ctx, txnKey, e); err != nil {
 		return stored, fmt.Errorf("update the current view: %w", err)
 	}
@@ -295,6 +300,9 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txn.Entry,
 			entries = append(entries, more...)
 		}
 	}
+	if entries, err = s.withNotifications(ctx, id, entries); err != nil {
+		return nil, err
+	}
 	if len(entries) == 0 {
 		return nil, txn.ErrNotFound
 	}
@@ -306,6 +314,29 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txn.Entry,
 	})
 	if limit > 0 && len(entries) > limit {
 		entries = entries[:limit]
+	}
+	return entries, nil
+}
+
+// withNotifications adds to a transaction's entries the operation
+// notifications filed under the reference_numbers they carry (Ottu signs
+// only that identity on a notification: txn.RefKey).
+func (s *Store) withNotifications(ctx context.Context, id string, entries []txn.Entry) ([]txn.Entry, error) {
+	if txn.IsNotificationKey(id) {
+		return entries, nil
+	}
+	var refs []string
+	for _, e := range entries {
+		if r := txn.ReferenceOf(e); r != "" && len(r) < maxIDBytes && !slices.Contains(refs, r) {
+			refs = append(refs, r)
+		}
+	}
+	for _, r := range refs {
+		more, err := s.entries(ctx, txn.RefKey(r))
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, more...)
 	}
 	return entries, nil
 }
@@ -393,7 +424,7 @@ func (s *Store) AddWaiter(ctx context.Context, w txn.Waiter) error {
 		attrCreatedAt: dynamo.Time(createdAt),
 		attrUpdatedAt: dynamo.Time(createdAt),
 	}
-	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo} {
+	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo, attrAmount: w.Amount} {
 		if v != "" {
 			item[name] = dynamo.String(v)
 		}
