@@ -206,6 +206,10 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.urls.Sandbox = "http://" + sandboxLn.Addr().String()
 
 	s.step("starting the Ottu sandbox on %s…", s.urls.Sandbox)
+	if opts.Sandbox.OperationWebhookURL == "" {
+		// Ottu's operations webhook configuration: this stack's own webhook.
+		opts.Sandbox.OperationWebhookURL = s.urls.API + WebhookPath
+	}
 	s.sandbox = sandbox.New(opts.Sandbox)
 	s.serve(sandboxLn, s.sandbox.Handler())
 
@@ -642,3 +646,7 @@ func (f functionSet) Has(name string) bool {
 	_, ok := f[name]
 	return ok
 }
+
+// WebhookPath is the route of Ottu's callbacks and operation
+// notifications (template.yaml's WebhookFunction).
+const WebhookPath = "/webhooks/ottu"
