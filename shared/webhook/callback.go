@@ -140,6 +140,9 @@ type Service struct {
 	Keys    KeySource
 	Store   Store
 	Resumer Resumer
+	// Waits serves Await (a workflow waiting for an operation
+	// notification); required for Await only.
+	Waits WaitStore
 	// Nudge, when set, is told of each operation notification, so the
 	// reconciler looks first at a transaction with unknown outcomes.
 	Nudge Nudger

@@ -79,13 +79,6 @@ func (s *Service) receiveNotification(ctx context.Context, f ottu.Fields, scheme
 	if err != nil {
 		return nil, err
 	}
-	var lists []waiterList
-	if op.ChildReferenceNumber != "" && len(op.ChildReferenceNumber) <= maxIDBytes {
-		sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
-		ws, werr := s.Store.Waiters(sctx, txn.ChildKey(op.ChildReferenceNumber))
-		cancel()
-		lists = append(lists, waiterList{waiters: matching(ctx, ws, op), err: werr})
-	}
 	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 	stored, err := s.Store.Put(sctx, e)
 	cancel()
@@ -97,13 +90,21 @@ func (s *Service) receiveNotification(ctx context.Context, f ottu.Fields, scheme
 	if !stored {
 		res.Outcome = Duplicate
 	}
-	out, _ := json.Marshal(NotificationOutput{
-		Notification: true, Result: op.Result, Amount: op.Amount, ReferenceNumber: op.ReferenceNumber,
-		Operation: op.Operation, Source: op.Source, ChildReferenceNumber: op.ChildReferenceNumber, ChildState: op.ChildState,
-	})
-	resumed := e
-	resumed.Body = out
-	s.resumeAll(ctx, resumed, lists, res)
+	if child := op.ChildReferenceNumber; child != "" && len(child) <= maxIDBytes-16 {
+		// Stored under the child too, before its waiters are listed: a
+		// workflow that starts waiting after this finds it (Await).
+		byChild := e
+		byChild.SessionID = txn.ChildKey(child)
+		sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+		if _, err := s.Store.Put(sctx, byChild); err != nil {
+			obs.Logger(ctx).LogAttrs(ctx, slog.LevelWarn, "the notification could not be filed under its child; a workflow that starts waiting later falls back to inquiries", slog.String("error", err.Error()))
+		}
+		cancel()
+		sctx, cancel = context.WithTimeout(ctx, s.storeTimeout())
+		ws, werr := s.Store.Waiters(sctx, txn.ChildKey(child))
+		cancel()
+		s.resumeAll(ctx, notificationOutput(e, op), []waiterList{{waiters: matching(ctx, ws, op), err: werr}}, res)
+	}
 	if s.Nudge != nil && op.ReferenceNumber != "" {
 		nctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 		if err := s.Nudge.Nudge(nctx, op.ReferenceNumber, received); err != nil {

@@ -226,3 +226,82 @@ func TestOperationNotificationNudgesTheReconciler(t *testing.T) {
 		t.Errorf("nudged %v, want the notification's payment only", n.refs)
 	}
 }
+
+func (m *memStore) History(_ context.Context, id string, _ int) ([]txn.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.byChild[id]) == 0 {
+		return nil, txn.ErrNotFound
+	}
+	return append([]txn.Entry(nil), m.byChild[id]...), nil
+}
+
+func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.waiters[w.ID()]; !ok {
+		m.waiters[w.ID()] = &memWaiter{w: w, status: txn.WaiterPending}
+	}
+	return nil
+}
+
+func TestAwaitOperationNotification(t *testing.T) {
+	req := webhook.AwaitRequest{TaskToken: "tok", ChildReferenceNumber: "CHILDREF0001", Amount: "2.000", TimeoutSeconds: 60}
+	t.Run("a wait registered before the notification is resumed by its delivery", func(t *testing.T) {
+		h := newHarness()
+		h.svc.Waits = h.store
+		got, err := h.svc.Await(context.Background(), req)
+		if err != nil || !got.Waiting || got.Resumed {
+			t.Fatalf("Await = %+v, %v; want waiting", got, err)
+		}
+		if _, err := h.receive(fixture(t, "operation-refund.json"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		if n := h.res.calls("tok"); n != 1 {
+			t.Errorf("resumed %d times, want 1", n)
+		}
+	})
+	t.Run("a notification that arrived before the wait resumes it at once", func(t *testing.T) {
+		h := newHarness()
+		h.svc.Waits = h.store
+		if _, err := h.receive(fixture(t, "operation-refund.json"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := h.svc.Await(context.Background(), req)
+		if err != nil || !got.Resumed {
+			t.Fatalf("Await = %+v, %v; want resumed", got, err)
+		}
+		if n := h.res.calls("tok"); n != 1 {
+			t.Errorf("resumed %d times, want 1", n)
+		}
+		if _, err := h.receive(fixture(t, "operation-refund.json"), "application/json"); err != nil || h.res.calls("tok") != 1 {
+			t.Errorf("a repeated delivery resumed it again (%d, %v)", h.res.calls("tok"), err)
+		}
+	})
+	t.Run("an earlier notification of another amount does not resume it", func(t *testing.T) {
+		h := newHarness()
+		h.svc.Waits = h.store
+		if _, err := h.receive(fixture(t, "operation-refund.json"), "application/json"); err != nil {
+			t.Fatal(err)
+		}
+		other := req
+		other.Amount = "1.000"
+		got, err := h.svc.Await(context.Background(), other)
+		if err != nil || !got.Waiting || h.res.calls("tok") != 0 {
+			t.Fatalf("Await = %+v, %v (%d resumes); want waiting", got, err, h.res.calls("tok"))
+		}
+	})
+	t.Run("a request without a child reference or amount is refused", func(t *testing.T) {
+		h := newHarness()
+		h.svc.Waits = h.store
+		for _, bad := range []webhook.AwaitRequest{
+			{TaskToken: "tok", Amount: "2.000", TimeoutSeconds: 60},
+			{TaskToken: "tok", ChildReferenceNumber: "C", Amount: "-1", TimeoutSeconds: 60},
+			{ChildReferenceNumber: "C", Amount: "1", TimeoutSeconds: 60},
+		} {
+			if _, err := h.svc.Await(context.Background(), bad); problem.CodeOf(err) != problem.CodeInvalidRequest {
+				t.Errorf("Await(%+v) = %v, want invalid_request", bad, err)
+			}
+		}
+	})
+}

@@ -23,6 +23,16 @@ import (
 // package is imported.
 type NewResumer func(aws.Config) webhook.Resumer
 
+// WebhookFunction builds the webhook function's entry point (deliveries
+// and the refund workflow's waits) from the process environment.
+func WebhookFunction(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*api.Function, error) {
+	h, err := WebhookHandler(ctx, getenv, newResumer)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Function{Webhook: h, Awaiter: h.Service.(*webhook.Service)}, nil
+}
+
 // WebhookHandler builds the webhook function's handler from the process
 // environment.
 func WebhookHandler(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*api.Webhook, error) {
@@ -42,9 +52,11 @@ func BuildWebhook(_ context.Context, getenv func(string) string, opts boot.Optio
 	if b.Now != nil {
 		secretOpts = append(secretOpts, secrets.WithClock(b.Now))
 	}
+	store := ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable)
 	svc := &webhook.Service{
 		Keys:      secrets.NewWebhookKeyProvider(secretsmanager.NewFromConfig(b.AWS), cfg.WebhookSecretID, secretOpts...),
-		Store:     ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable),
+		Store:     store,
+		Waits:     store,
 		Resumer:   newResumer(b.AWS),
 		Retention: cfg.RecordRetention(),
 		Now:       b.Now,
