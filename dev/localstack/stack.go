@@ -90,7 +90,15 @@ type Options struct {
 	// FunctionEnv overrides (or adds) environment variables of every
 	// function, such as a short LEASE_GRACE for a test.
 	FunctionEnv map[string]string
+	// ScheduleInterval is how often the functions with a Schedule or
+	// ScheduleV2 event (the reconciler) are invoked, whatever their
+	// expression says; default DefaultScheduleInterval, negative never.
+	ScheduleInterval time.Duration
 }
+
+// DefaultScheduleInterval runs scheduled functions every few seconds
+// locally, so what they do is seen at once.
+const DefaultScheduleInterval = 3 * time.Second
 
 func (o Options) withDefaults() Options {
 	o.Template = orDefault(o.Template, DefaultTemplate)
@@ -162,6 +170,8 @@ type Stack struct {
 	background context.Context
 	stop       context.CancelFunc
 	closeOnce  sync.Once
+	// scheduled runs the scheduled functions until stop.
+	scheduled sync.WaitGroup
 }
 
 // Start brings the stack up and returns once it serves: moto answers, the
@@ -294,6 +304,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 			return err
 		}
 	}
+	s.startSchedules(tmpl, opts.ScheduleInterval)
 	s.step("ready: merchant API and Lambda Invoke API on %s", s.urls.API)
 	opts.Logger.Info("local stack started", "api", s.urls.API, "sandbox", s.urls.Sandbox, "moto", s.urls.Moto,
 		"functions", slices.Sorted(maps.Keys(s.functions)))
@@ -611,6 +622,7 @@ func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]
 func (s *Stack) Close() {
 	s.closeOnce.Do(func() {
 		s.stop()
+		s.scheduled.Wait()
 		for _, srv := range s.servers {
 			_ = srv.Close()
 		}

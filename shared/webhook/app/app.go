@@ -11,6 +11,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
+	reconcileddb "github.com/ottuops/ottu-lambda/shared/reconcile/ddb"
 	"github.com/ottuops/ottu-lambda/shared/secrets"
 	"github.com/ottuops/ottu-lambda/shared/txn/ddb"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
@@ -52,11 +53,13 @@ func BuildWebhook(_ context.Context, getenv func(string) string, opts boot.Optio
 	if b.Now != nil {
 		secretOpts = append(secretOpts, secrets.WithClock(b.Now))
 	}
-	store := ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable)
+	client := dynamodb.NewFromConfig(b.AWS)
+	store := ddb.New(client, cfg.InquiriesTable)
 	svc := &webhook.Service{
 		Keys:      secrets.NewWebhookKeyProvider(secretsmanager.NewFromConfig(b.AWS), cfg.WebhookSecretID, secretOpts...),
 		Store:     store,
 		Waits:     store,
+		Nudge:     &reconcileddb.Nudges{Client: client, Table: cfg.InquiriesTable},
 		Resumer:   newResumer(b.AWS),
 		Retention: cfg.RecordRetention(),
 		Now:       b.Now,
