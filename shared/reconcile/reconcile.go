@@ -63,6 +63,12 @@ type Nudges interface {
 	Forget(ctx context.Context, refs []string) error
 }
 
+// Approvals counts the refund workflows waiting for a person's approval,
+// and when the oldest was asked for (zero when none waits).
+type Approvals interface {
+	Waiting(ctx context.Context) (count int, oldest time.Time, err error)
+}
+
 // Defaults for the zero values of Service.
 const (
 	// DefaultPerTransaction: one inquiry per transaction by the
@@ -106,6 +112,9 @@ type Service struct {
 	Transactions Transactions
 	Budget       Budget
 	Nudges       Nudges
+	// Approvals, when set, is counted on each run (the alarm on approvals
+	// waiting long).
+	Approvals Approvals
 	// PerTransaction is the reconciler's inquiries per transaction; it is
 	// capped so that one of Ottu's three is always left.
 	PerTransaction int
@@ -148,6 +157,10 @@ type Report struct {
 	Outcomes map[Outcome]int
 	// Inquiries is how many inquiries the run spent.
 	Inquiries int
+	// ApprovalsWaiting and OldestApproval: refund workflows waiting for a
+	// person's approval, and how long the oldest has waited.
+	ApprovalsWaiting int
+	OldestApproval   time.Duration
 	// Records lists what became of each record (for the log).
 	Records []RecordOutcome
 }
@@ -216,6 +229,16 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 		o.Age = now.Sub(c.rec.UpdatedAt)
 		rep.Outcomes[o.Outcome]++
 		rep.Records = append(rep.Records, o)
+	}
+	if s.Approvals != nil {
+		cctx, cancel := context.WithTimeout(ctx, s.timeout())
+		n, oldest, err := s.Approvals.Waiting(cctx)
+		cancel()
+		if err != nil {
+			s.log(ctx).LogAttrs(ctx, slog.LevelWarn, "the waiting approvals could not be counted", slog.String("error", err.Error()))
+		} else if n > 0 {
+			rep.ApprovalsWaiting, rep.OldestApproval = n, max(0, now.Sub(oldest))
+		}
 	}
 	if s.Nudges != nil && len(nudged) > 0 {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout())

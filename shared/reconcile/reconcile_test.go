@@ -89,7 +89,7 @@ func (w *world) GiveBack(_ context.Context, id string, _ time.Time) error {
 	return nil
 }
 
-func (w *world) Nudged(context.Context) ([]string, error)       { return w.nudges, nil }
+func (w *world) Nudged(context.Context) ([]string, error)      { return w.nudges, nil }
 func (w *world) Forget(_ context.Context, refs []string) error { w.forgot = refs; return nil }
 
 func (w *world) service() *reconcile.Service {
@@ -224,5 +224,25 @@ func TestReportCountsOpenRecordsByAge(t *testing.T) {
 	want := map[string]int{"under_10m": 1, "1h_to_24h": 1, "over_24h": 1}
 	if fmt.Sprint(rep.Open) != fmt.Sprint(want) || rep.Oldest != 3*24*time.Hour {
 		t.Errorf("open %v oldest %s, want %v and 72h", rep.Open, rep.Oldest, want)
+	}
+}
+
+type approvals struct {
+	n      int
+	oldest time.Time
+}
+
+func (a approvals) Waiting(context.Context) (int, time.Time, error) { return a.n, a.oldest, nil }
+
+func TestReportCountsApprovalsWaiting(t *testing.T) {
+	w := newWorld()
+	svc := w.service()
+	svc.Approvals = approvals{n: 2, oldest: now.Add(-3 * time.Hour)}
+	rep, err := svc.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ApprovalsWaiting != 2 || rep.OldestApproval != 3*time.Hour {
+		t.Errorf("approvals %d, oldest %s; want 2 and 3h", rep.ApprovalsWaiting, rep.OldestApproval)
 	}
 }

@@ -33,6 +33,8 @@ const (
 	MetricFailed        = "ReconcileFailed"
 	MetricInquiries     = "ReconcileInquiries"
 	MetricRunFailed     = "ReconcileRunFailed"
+	MetricApprovals     = "ApprovalsWaiting"
+	MetricOldestApprove = "OldestApprovalWait"
 	DimensionAgeBucket  = "AgeBucket"
 )
 
@@ -83,6 +85,8 @@ func (h *Reconcile) Invoke(ctx context.Context, _ json.RawMessage) (*Summary, er
 		m.Count(name, float64(rep.Outcomes[o]))
 	}
 	m.Count(MetricInquiries, float64(rep.Inquiries))
+	m.Count(MetricApprovals, float64(rep.ApprovalsWaiting))
+	m.Duration(MetricOldestApprove, rep.OldestApproval)
 	m.Flush()
 	for _, r := range rep.Records {
 		level := slog.LevelInfo

@@ -66,12 +66,22 @@ func Build(ctx context.Context, getenv func(string) string, opts boot.Options) (
 		Transactions:   txnddb.New(client, cfg.InquiriesTable),
 		Budget:         &ddb.Budget{Client: client, Table: cfg.InquiriesTable},
 		Nudges:         &ddb.Nudges{Client: client, Table: cfg.InquiriesTable},
+		Approvals:      approvals(client, cfg.RefundApprovalsTable),
 		PerTransaction: perTxn,
 		PerRun:         perRun,
 		Now:            opts.Now,
 		Logger:         deps.Service.Logger,
 	}
 	return &api.Reconcile{Runner: svc, Logger: deps.Logger, Out: b.Out, Namespace: cfg.MetricsNamespace, Function: "reconcile"}, nil
+}
+
+// approvals counts the waiting approvals when the stack has the refund
+// workflow's table; nil otherwise.
+func approvals(client *dynamodb.Client, table string) reconcile.Approvals {
+	if table == "" {
+		return nil
+	}
+	return &ddb.Approvals{Client: client, Table: table}
 }
 
 func intSetting(getenv func(string) string, name string, def, lo, hi int) (int, error) {

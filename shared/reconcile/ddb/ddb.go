@@ -10,6 +10,7 @@ package ddb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -192,3 +193,47 @@ func (n *Nudges) Forget(ctx context.Context, refs []string) error {
 	}
 	return nil
 }
+
+// Approvals reads the refund workflow's approvals table (one item per
+// workflow, status pending until a person decides or it times out).
+type Approvals struct {
+	Client interface {
+		Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	}
+	Table string
+}
+
+// Waiting counts the pending approvals and finds the oldest request. The
+// table holds one small item per workflow that needed an approval, so a
+// bounded, filtered scan is enough.
+func (a *Approvals) Waiting(ctx context.Context) (int, time.Time, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(a.Table),
+		FilterExpression:          aws.String("#st = :pending"),
+		ProjectionExpression:      aws.String("#ra"),
+		ExpressionAttributeNames:  map[string]string{"#st": attrStatus, "#ra": "requested_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": dynamo.String("pending")},
+	}
+	n := 0
+	var oldest time.Time
+	for range maxPages {
+		out, err := a.Client.Scan(ctx, in)
+		if err != nil {
+			return 0, time.Time{}, fmt.Errorf("count the waiting approvals: %w", err)
+		}
+		for _, item := range out.Items {
+			n++
+			d := dynamo.NewDecoder(item, errMalformedApproval)
+			if t := d.UnixMillis("requested_at"); d.Err() == nil && !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+				oldest = t
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return n, oldest, nil
+}
+
+var errMalformedApproval = errors.New("stored approval is malformed")
