@@ -119,29 +119,43 @@ func TestNothingLeftUnknown(t *testing.T) {
 			t.Errorf("%d inquiries of the transaction, want the reconciler's one", n)
 		}
 	})
-	t.Run("a refund made outside the stack appears on the timeline with its source", func(t *testing.T) {
+	t.Run("a refund made outside the stack appears on the timeline with its source, marked external", func(t *testing.T) {
 		create(t, "u-outside", 15)
-		// The stack learns the payment's reference_number from any
-		// inquiry or disclosure; notifications are filed under it.
-		if a := walkDo(ctx, t, http.MethodPost, api+"/inquiry", `{"session_id":"u-outside"}`); a.status != http.StatusOK {
-			t.Fatalf("inquiry: %d %s", a.status, a.raw)
-		}
 		for _, body := range []string{`{"operation":"refund","amount":"1.000","source":"pg"}`, `{"operation":"refund","amount":"1.500","source":"input"}`} {
 			if a := walkDo(ctx, t, http.MethodPost, sb+"/sandbox/transactions/u-outside/external-operations", body); a.status != http.StatusCreated {
 				t.Fatalf("external operation: %d %s", a.status, a.raw)
 			}
 		}
-		ops := timelineOperations(ctx, t, stack, "u-outside", 2)
-		bySource := map[string]map[string]any{}
-		for _, op := range ops {
-			bySource[op["source"].(string)] = op
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/operations/refund", jsonBody(`{"session_id":"u-outside","amount":"2.000"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Tracking-Key", "u-outside-ours-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-		pg, input := bySource["pg"], bySource["input"]
-		if pg == nil || pg["amount"] != "1.000" || pg["operation"] != "refund" || pg["initiator"] != nil || pg["child_reference_number"] == "" {
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("our refund answered %d", resp.StatusCode)
+		}
+		// The stack learns the payment's reference_number, and which of its
+		// children carry our Tracking-Key, from an inquiry or disclosure.
+		if a := walkDo(ctx, t, http.MethodPost, api+"/inquiry", `{"session_id":"u-outside"}`); a.status != http.StatusOK {
+			t.Fatalf("inquiry: %d %s", a.status, a.raw)
+		}
+		ops := timelineOperations(ctx, t, stack, "u-outside", 3)
+		byAmount := map[string]map[string]any{}
+		for _, op := range ops {
+			byAmount[op["amount"].(string)] = op
+		}
+		pg, input, ours := byAmount["1.000"], byAmount["1.500"], byAmount["2.000"]
+		if pg == nil || pg["source"] != "pg" || pg["operation"] != "refund" || pg["initiator"] != nil || pg["child_reference_number"] == "" || pg["external"] != true {
 			t.Errorf("the gateway's refund shows %v", pg)
 		}
-		if init, _ := input["initiator"].(map[string]any); input == nil || input["amount"] != "1.500" || init["username"] == nil {
-			t.Errorf("the dashboard refund shows %v, want its initiator", input)
+		if init, _ := input["initiator"].(map[string]any); input == nil || input["source"] != "input" || init["username"] == nil || input["external"] != true {
+			t.Errorf("the dashboard refund shows %v, want its initiator, external", input)
+		}
+		if ours == nil || ours["external"] != false {
+			t.Errorf("our own refund shows %v, want external false", ours)
 		}
 	})
 }

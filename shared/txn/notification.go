@@ -76,6 +76,9 @@ type Operation struct {
 	CurrencyCode         string `json:"currency_code"`
 	// PaymentPK is the older shape's pymt_txn_pk.
 	PaymentPK string `json:"pymt_txn_pk,omitempty"`
+	// External is true for an operation no record of ours explains, false
+	// for one this stack made, null while not known (Explain).
+	External *bool `json:"external"`
 }
 
 // OperationOf reads an operation notification's body (either of Ottu's
@@ -121,4 +124,50 @@ func scalar(v any) string {
 		return t.String()
 	}
 	return ""
+}
+
+// Origins says, for the children Ottu's stored answers list, whether each
+// was made through this stack: by child reference_number, true when Ottu
+// lists it with a Tracking-Key (every capture, refund and void this stack
+// sends carries one), false when Ottu lists it without. A child no stored
+// inquiry or disclosure lists is absent: not known yet.
+func Origins(history []Entry) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range history {
+		if e.Source == SourceOperation {
+			continue
+		}
+		var b struct {
+			Transactions []struct {
+				ReferenceNumber string `json:"reference_number"`
+				TrackingKey     string `json:"tracking_key"`
+			} `json:"transactions"`
+		}
+		if json.Unmarshal(e.Body, &b) != nil {
+			continue
+		}
+		for _, c := range b.Transactions {
+			if c.ReferenceNumber == "" {
+				continue
+			}
+			out[c.ReferenceNumber] = out[c.ReferenceNumber] || c.TrackingKey != ""
+		}
+	}
+	return out
+}
+
+// Explain marks op external when Ottu's stored answers list its child
+// without a Tracking-Key (made outside this stack: Ottu's dashboard, the
+// gateway's, or another API client), not external when they list it with
+// one, and leaves External nil while no stored answer lists it. This is
+// the hook for a transaction's refunded total: the external refunds are
+// the notifications with External true (their signed amounts).
+func (op *Operation) Explain(origins map[string]bool) {
+	ours, known := origins[op.ChildReferenceNumber]
+	if !known || op.ChildReferenceNumber == "" {
+		op.External = nil
+		return
+	}
+	ext := !ours
+	op.External = &ext
 }
