@@ -82,6 +82,9 @@ func startBenchStack(ctx context.Context, template string, progress io.Writer) (
 		Sandbox:      sandbox.Config{APIKey: benchAPIKey, QueueSettleDelay: time.Hour, InquiryLimits: sandbox.InquiryLimits{Off: true}, Logger: slog.New(slog.DiscardHandler)},
 		MaxProcesses: 40, FunctionOutput: io.Discard, Progress: progress,
 		FunctionEnv: map[string]string{"AWS_ENDPOINT_URL": ddbURL},
+		// Measure the operations alone: no reconciler runs, no operation
+		// notifications to the webhook.
+		ScheduleInterval: -1, NoOperationNotifications: true,
 	})
 	if err != nil {
 		b.close()

@@ -94,6 +94,10 @@ type Options struct {
 	// ScheduleV2 event (the reconciler) are invoked, whatever their
 	// expression says; default DefaultScheduleInterval, negative never.
 	ScheduleInterval time.Duration
+	// NoOperationNotifications keeps the sandbox from posting operation
+	// notifications to the stack's webhook (a benchmark measuring the
+	// operations alone); by default it posts them, as Ottu does.
+	NoOperationNotifications bool
 }
 
 // DefaultScheduleInterval runs scheduled functions every few seconds
@@ -216,7 +220,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.urls.Sandbox = "http://" + sandboxLn.Addr().String()
 
 	s.step("starting the Ottu sandbox on %s…", s.urls.Sandbox)
-	if opts.Sandbox.OperationWebhookURL == "" {
+	if opts.Sandbox.OperationWebhookURL == "" && !opts.NoOperationNotifications {
 		// Ottu's operations webhook configuration: this stack's own webhook.
 		opts.Sandbox.OperationWebhookURL = s.urls.API + WebhookPath
 	}
