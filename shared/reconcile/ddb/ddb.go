@@ -45,6 +45,7 @@ const (
 	budgetKeep   = 90 * 24 * time.Hour
 	nudgeKeep    = 24 * time.Hour
 	maxNudgeRead = 100
+	maxKeys      = 1000
 )
 
 // Records lists open records by status.
@@ -55,6 +56,7 @@ type Records struct {
 
 // Keys returns up to limit Tracking-Keys in status, oldest change first.
 func (r *Records) Keys(ctx context.Context, status operation.Status, limit int) ([]string, error) {
+	limit = max(1, min(limit, maxKeys))
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(r.Table),
 		IndexName:                 aws.String(IndexByStatus),
@@ -62,7 +64,7 @@ func (r *Records) Keys(ctx context.Context, status operation.Status, limit int) 
 		ExpressionAttributeNames:  map[string]string{"#st": attrStatus},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":st": dynamo.String(string(status))},
 		ScanIndexForward:          aws.Bool(true),
-		Limit:                     aws.Int32(int32(min(limit, 1000))),
+		Limit:                     aws.Int32(int32(limit)), //nolint:gosec // bounded by maxKeys just above
 	}
 	var keys []string
 	for range maxPages {

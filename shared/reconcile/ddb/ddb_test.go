@@ -48,7 +48,7 @@ func TestBudget(t *testing.T) {
 				return false, err
 			}
 			if ok, err := b.Take(ctx, "s2", 1, 30*time.Minute, t0.Add(30*time.Second)); ok || err != nil {
-				return false, fmt.Errorf("taken before Ottu's wait was over (%v)", err)
+				return false, fmt.Errorf("taken before Ottu's wait was over (%w)", err)
 			}
 			return b.Take(ctx, "s2", 1, 30*time.Minute, t0.Add(2*time.Minute))
 		}, true},
