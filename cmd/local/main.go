@@ -76,7 +76,8 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("  Ottu sandbox                      %s   (SANDBOX_ADDR)", u.Sandbox)
 	p("  moto (DynamoDB, Secrets Manager,  %s   (MOTO_ADDR)", u.Moto)
 	p("        Step Functions: executions run)")
-	p("  Ottu's callbacks (no auth; signed) %s/webhooks/ottu", u.API)
+	p("  Ottu's callbacks (no auth; signed) %s/webhooks/ottu   (the sandbox posts its operation notifications here)", u.API)
+	p("  ReconcileFunction                 invoked every %s (its schedule)", localstack.DefaultScheduleInterval)
 	p("")
 	p("Sandbox credentials (local only):")
 	p("  Api-Key      %s   (SANDBOX_API_KEY)", sb.APIKey)
@@ -107,6 +108,8 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	p("  curl -i %s/operations/demo-refund-1", u.API)
 	p("  # a direct invocation, as Step Functions would (AWS CLI v1: leave out --cli-binary-format)")
 	p(`  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 --function-name RefundFunction --cli-binary-format raw-in-base64-out --payload '{"session_id":"demo-paid-kwd","amount":"1.000","tracking_key":"demo-refund-2"}' out.json`, u.API)
+	p("  # a refund made \"outside\" (the gateway's dashboard): Ottu notifies the webhook")
+	p(`  curl -s -X POST %s/sandbox/transactions/demo-paid-kwd/external-operations -H 'Content-Type: application/json' -d '{"operation":"refund","amount":"1.000","source":"pg"}'`, u.Sandbox)
 	printWorkflows(p, s, u.API)
 	p("")
 }
