@@ -70,6 +70,11 @@ type Waiter struct {
 	// notification expects (filed under ChildKey): a notification whose
 	// signed amount differs does not resume it.
 	Amount string
+	// Payment, when set, is the session_id (or order_no) of the payment
+	// such a waiter's operation was made on: a notification whose signed
+	// reference_number is not that payment's (when known) does not resume
+	// it.
+	Payment string
 }
 
 // ID is the identity of a waiter's token (tokens are long; this is a

@@ -24,8 +24,11 @@ type AwaitRequest struct {
 	TaskToken            string `json:"task_token"`
 	ChildReferenceNumber string `json:"child_reference_number"`
 	Amount               string `json:"amount"`
-	// SessionID is the payment's, for the logs.
+	// SessionID or OrderNo name the payment: a notification whose signed
+	// reference_number is another payment's (when this one's is known)
+	// does not resume the task.
 	SessionID string `json:"session_id,omitempty"`
+	OrderNo   string `json:"order_no,omitempty"`
 	// TimeoutSeconds is the task's own time-out: the waiter expires an
 	// hour after it.
 	TimeoutSeconds int `json:"timeout_seconds"`
@@ -61,6 +64,7 @@ func (s *Service) Await(ctx context.Context, req AwaitRequest) (*AwaitResult, er
 		SessionID: txn.ChildKey(req.ChildReferenceNumber),
 		TaskToken: req.TaskToken,
 		Amount:    req.Amount,
+		Payment:   firstOf(req.SessionID, req.OrderNo),
 		CreatedAt: now,
 		ExpiresAt: now.Add(time.Duration(req.TimeoutSeconds)*time.Second + time.Hour),
 	}
@@ -81,7 +85,7 @@ func (s *Service) Await(ctx context.Context, req AwaitRequest) (*AwaitResult, er
 	}
 	for _, e := range seen {
 		op, ok := txn.OperationOf(e.Body)
-		if !ok || len(matching(ctx, []txn.Waiter{w}, op)) == 0 {
+		if !ok || len(s.ofPayment(ctx, matching(ctx, []txn.Waiter{w}, op), op)) == 0 {
 			continue
 		}
 		res := &Result{}
@@ -89,6 +93,49 @@ func (s *Service) Await(ctx context.Context, req AwaitRequest) (*AwaitResult, er
 		return &AwaitResult{Resumed: res.Resumed > 0, Waiting: res.Resumed == 0}, nil
 	}
 	return &AwaitResult{Waiting: true}, nil
+}
+
+// ofPayment keeps the waiters whose payment's reference_number, when the
+// stack knows it, is the notification's signed one: the unsigned child
+// reference chose them, the signature must bind them.
+func (s *Service) ofPayment(ctx context.Context, ws []txn.Waiter, op txn.Operation) []txn.Waiter {
+	if s.Waits == nil {
+		return ws
+	}
+	var out []txn.Waiter
+	for _, w := range ws {
+		if w.Payment == "" || len(w.Payment) > maxIDBytes {
+			out = append(out, w)
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+		h, err := s.Waits.History(sctx, w.Payment, 0)
+		cancel()
+		ref := ""
+		for _, e := range h {
+			if ref = txn.ReferenceOf(e); ref != "" {
+				break
+			}
+		}
+		switch {
+		case err != nil && !errors.Is(err, txn.ErrNotFound):
+			// Not known now: the workflow falls back to inquiries rather
+			// than trust an unbound notification.
+			obs.Logger(ctx).LogAttrs(ctx, slog.LevelWarn, "the waiting workflow's payment could not be read; it is not resumed by this notification", slog.String("error", err.Error()))
+		case ref != "" && ref != op.ReferenceNumber:
+			obs.Logger(ctx).LogAttrs(ctx, slog.LevelWarn, "an operation notification names a waiting workflow's child but its signed reference_number is another payment's; the workflow is not resumed")
+		default:
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (r AwaitRequest) validate() error {

@@ -103,7 +103,7 @@ func (s *Service) receiveNotification(ctx context.Context, f ottu.Fields, scheme
 		sctx, cancel = context.WithTimeout(ctx, s.storeTimeout())
 		ws, werr := s.Store.Waiters(sctx, txn.ChildKey(child))
 		cancel()
-		s.resumeAll(ctx, notificationOutput(e, op), []waiterList{{waiters: matching(ctx, ws, op), err: werr}}, res)
+		s.resumeAll(ctx, notificationOutput(e, op), []waiterList{{waiters: s.ofPayment(ctx, matching(ctx, ws, op), op), err: werr}}, res)
 	}
 	if s.Nudge != nil && op.ReferenceNumber != "" {
 		nctx, cancel := context.WithTimeout(ctx, s.storeTimeout())

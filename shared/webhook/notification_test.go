@@ -230,10 +230,16 @@ func TestOperationNotificationNudgesTheReconciler(t *testing.T) {
 func (m *memStore) History(_ context.Context, id string, _ int) ([]txn.Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.byChild[id]) == 0 {
+	out := append([]txn.Entry(nil), m.byChild[id]...)
+	for _, e := range m.entries {
+		if e.SessionID == id {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
 		return nil, txn.ErrNotFound
 	}
-	return append([]txn.Entry(nil), m.byChild[id]...), nil
+	return out, nil
 }
 
 func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {
@@ -243,6 +249,37 @@ func (m *memStore) AddWaiter(_ context.Context, w txn.Waiter) error {
 		m.waiters[w.ID()] = &memWaiter{w: w, status: txn.WaiterPending}
 	}
 	return nil
+}
+
+func TestOperationNotificationMustBeOfTheWaitingWorkflowsPayment(t *testing.T) {
+	cases := []struct {
+		name        string
+		paymentRef  string // the reference_number the waiting payment's stored disclosure carries; "" none stored
+		wantResumes int
+	}{
+		{"a notification of the waiting workflow's payment resumes it", "PARENTREF0001", 1},
+		{"a notification whose signed reference_number is another payment's does not", "OTHERREF", 0},
+		{"while the payment's reference_number is not known, the signed amount decides", "", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness()
+			h.svc.Waits = h.store
+			if tc.paymentRef != "" {
+				body := []byte(`{"session_id":"pay-1","state":"paid","reference_number":"` + tc.paymentRef + `"}`)
+				if _, err := h.store.Put(context.Background(), txn.Entry{SessionID: "pay-1", Source: txn.SourceDisclosure, State: "paid", Body: body, Digest: txn.Digest(body), ReceivedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.store.add(txn.Waiter{SessionID: txn.ChildKey("CHILDREF0001"), Amount: "2.000", Payment: "pay-1", TaskToken: "tok"})
+			if _, err := h.receive(fixture(t, "operation-refund.json"), "application/json"); err != nil {
+				t.Fatal(err)
+			}
+			if n := h.res.calls("tok"); n != tc.wantResumes {
+				t.Errorf("resumed %d times, want %d", n, tc.wantResumes)
+			}
+		})
+	}
 }
 
 func TestAwaitOperationNotification(t *testing.T) {

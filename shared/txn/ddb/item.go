@@ -41,6 +41,7 @@ const (
 	attrUpdatedAt    = "updated_at"
 	attrClaimedUntil = "claimed_until"
 	attrAmount       = "amount"
+	attrPayment      = "payment"
 )
 
 // Sort keys.
@@ -129,6 +130,7 @@ func decodeWaiter(item map[string]types.AttributeValue) (txn.Waiter, error) {
 		CreatedAt: d.Time(attrCreatedAt),
 		ExpiresAt: d.UnixSeconds(attrExpiresAt),
 		Amount:    d.String(attrAmount),
+		Payment:   d.String(attrPayment),
 	}
 	return w, d.Err()
 }

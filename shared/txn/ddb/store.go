@@ -424,7 +424,7 @@ func (s *Store) AddWaiter(ctx context.Context, w txn.Waiter) error {
 		attrCreatedAt: dynamo.Time(createdAt),
 		attrUpdatedAt: dynamo.Time(createdAt),
 	}
-	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo, attrAmount: w.Amount} {
+	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo, attrAmount: w.Amount, attrPayment: w.Payment} {
 		if v != "" {
 			item[name] = dynamo.String(v)
 		}
