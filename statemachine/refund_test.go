@@ -69,23 +69,25 @@ type scenario struct {
 		Code     string `json:"code"`
 	} `json:"decide_again"`
 	Want struct {
-		Status         string   `json:"status"`
-		State          string   `json:"state"`
-		Amount         string   `json:"amount"`
-		TrackingKey    string   `json:"tracking_key"`
-		Error          string   `json:"error"`
-		Code           string   `json:"code"`
-		DetailContains string   `json:"detail_contains"`
-		FailureHasOttu bool     `json:"failure_has_ottu"`
-		Approval       string   `json:"approval"`
-		DecidedBy      string   `json:"decided_by"`
-		ApprovalNote   string   `json:"approval_note"`
-		Children       int      `json:"children"`
-		ChildState     string   `json:"child_state"`
-		RefundAttempts *int     `json:"refund_attempts"`
-		MinAttempts    int      `json:"min_refund_attempts"`
-		MinPolls       int      `json:"min_polls"`
-		History        []string `json:"history_contains"`
+		Status         string `json:"status"`
+		State          string `json:"state"`
+		Amount         string `json:"amount"`
+		TrackingKey    string `json:"tracking_key"`
+		Error          string `json:"error"`
+		Code           string `json:"code"`
+		DetailContains string `json:"detail_contains"`
+		FailureHasOttu bool   `json:"failure_has_ottu"`
+		Approval       string `json:"approval"`
+		DecidedBy      string `json:"decided_by"`
+		ApprovalNote   string `json:"approval_note"`
+		Children       int    `json:"children"`
+		ChildState     string `json:"child_state"`
+		RefundAttempts *int   `json:"refund_attempts"`
+		MinAttempts    int    `json:"min_refund_attempts"`
+		MinPolls       int    `json:"min_polls"`
+		// MaxPolls, when set, bounds the polls (0: none at all).
+		MaxPolls *int     `json:"max_polls"`
+		History  []string `json:"history_contains"`
 	} `json:"want"`
 }
 
@@ -333,6 +335,9 @@ func (r *runner) check(t *testing.T, sc scenario, session string, v workflowView
 	}
 	if polls := strings.Count(history, "function:OperationStatusFunction"); polls < w.MinPolls {
 		fail("%d polls in the history, want at least %d", polls, w.MinPolls)
+	}
+	if polls := strings.Count(history, "function:OperationStatusFunction"); w.MaxPolls != nil && polls > *w.MaxPolls {
+		fail("%d polls in the history, want at most %d", polls, *w.MaxPolls)
 	}
 	for _, s := range w.History {
 		if !strings.Contains(history, s) {

@@ -85,6 +85,9 @@ func startBenchStack(ctx context.Context, template string, progress io.Writer) (
 		// The benchmark's refunds carry no currency_code: the direct route's
 		// approval check is off (they are still counted in the totals).
 		Parameters: map[string]string{"DirectRefundApproval": "off"},
+		// Measure the operations alone: no reconciler runs, no operation
+		// notifications to the webhook.
+		ScheduleInterval: -1, NoOperationNotifications: true,
 	})
 	if err != nil {
 		b.close()

@@ -410,7 +410,8 @@ type chaosEvent struct {
 // by the events' count, and a kill's search for a busy process by time.
 func (e *runEnv) chaos(ctx context.Context, rng *mrand.Rand, total int, progress *atomic.Int64, done <-chan struct{}, ph *phase) {
 	cfg := e.cfg
-	kinds := []string{sandbox.FaultLatency, sandbox.FaultError5xx, sandbox.FaultDropAfterCommit, sandbox.FaultQueueRefund}
+	kinds := []string{sandbox.FaultLatency, sandbox.FaultError5xx, sandbox.FaultDropAfterCommit, sandbox.FaultQueueRefund,
+		sandbox.FaultDropNotification, sandbox.FaultDuplicateCallback}
 	var events []chaosEvent
 	spread := func(n int, kind func(i int) string) {
 		for i := range n {
@@ -494,6 +495,12 @@ func (e *runEnv) fault(rng *mrand.Rand, kind string) sandbox.Fault {
 		f.SettleAfterMS = 200 + rng.IntN(int(e.cfg.SettleAfter.Milliseconds())+1)
 		return f
 	}
+	if kind == sandbox.FaultDuplicateCallback {
+		// The next operation notifications (or disclosures) are delivered
+		// twice or three times: the webhook must store each once.
+		f.Copies = 2 + rng.IntN(2)
+		return f
+	}
 	switch rng.IntN(4) {
 	case 0:
 		f.Operation = "capture"
@@ -571,6 +578,9 @@ func (e *runEnv) observe(ctx context.Context, p plan, results map[string][]resul
 				mu.Unlock()
 			}
 		})
+	}
+	if err := e.observeNotifications(ctx, &o); err != nil {
+		return o, err
 	}
 	for _, k := range p.Keys {
 		o.Ottu[k.Key] = e.sbLog.requests(k.Key)

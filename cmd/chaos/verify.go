@@ -24,12 +24,15 @@ const (
 	checkV1NoResend    = "v1 never re-sends a committed operation"
 	checkNoSecret      = "no secret in any log line"
 	checkUnplanned     = "no child the run did not ask for"
+	checkNotifyAccept  = "every operation notification is accepted (signed, well-formed)"
+	checkNotifyOnce    = "each delivered notification is stored once, for its child"
 )
 
 // allChecks lists the checks in report order.
 var allChecks = []string{
 	checkOneChild, checkChildFor200, checkRefundBalance, checkCaptureLimit, checkFinalAnswer,
 	checkRecord, checkNoReuse, checkV1NoResend, checkNoSecret, checkUnplanned,
+	checkNotifyAccept, checkNotifyOnce,
 }
 
 // violation is one broken check, precise enough to chase: the key, the
@@ -71,6 +74,10 @@ type observed struct {
 	RecordErrors map[string]string
 	// Ottu is what reached the sandbox per key (its request log).
 	Ottu map[string][]ottuRequest
+	// Notified are the child reference_numbers whose operation
+	// notification the webhook stored, by parent session id, one entry per
+	// stored item (notifications.go).
+	Notified map[string][]string
 }
 
 // childRef is a child transaction with the parent it belongs to.
@@ -104,6 +111,7 @@ func verify(o observed) []violation {
 			children[c.TrackingKey] = append(children[c.TrackingKey], childRef{Parent: t.SessionID, Child: c})
 		}
 		verifyBalances(t, st, add)
+		verifyNotifications(t, st, o.Notified[t.SessionID], add)
 	}
 	if o.NotSent > 0 {
 		add(checkFinalAnswer, "", "", "%d planned requests were never sent: the run hit its duration bound", o.NotSent)

@@ -241,7 +241,7 @@ func TestTemplateSettings(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the Tracking-Key table is keyed by tracking_key, expires by TTL and is retained", func(t *testing.T) {
+	t.Run("the Tracking-Key table is keyed by tracking_key, expires by TTL, is retained and indexed by status for the reconciler", func(t *testing.T) {
 		var tb *samtemplate.Table
 		for i := range tpl.Tables {
 			if tpl.Tables[i].LogicalID == "TrackingKeysTable" {
@@ -256,6 +256,7 @@ func TestTemplateSettings(t *testing.T) {
 			TTLAttribute: "expires_at", BillingMode: "PAY_PER_REQUEST",
 			PointInTimeRecovery: true, ServerSideEncryption: true,
 			DeletionPolicyRetain: true, UpdateReplacePolicyRetain: true,
+			GSIs: []samtemplate.Index{{Name: "by_status", HashKey: "status", HashKeyType: "S", RangeKey: "updated_at", RangeKeyType: "S", ProjectionType: "KEYS_ONLY"}},
 		}
 		if !reflect.DeepEqual(*tb, want) {
 			t.Errorf("got  %+v\nwant %+v", *tb, want)

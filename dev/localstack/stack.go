@@ -93,7 +93,19 @@ type Options struct {
 	// FunctionEnv overrides (or adds) environment variables of every
 	// function, such as a short LEASE_GRACE for a test.
 	FunctionEnv map[string]string
+	// ScheduleInterval is how often the functions with a Schedule or
+	// ScheduleV2 event (the reconciler) are invoked, whatever their
+	// expression says; default DefaultScheduleInterval, negative never.
+	ScheduleInterval time.Duration
+	// NoOperationNotifications keeps the sandbox from posting operation
+	// notifications to the stack's webhook (a benchmark measuring the
+	// operations alone); by default it posts them, as Ottu does.
+	NoOperationNotifications bool
 }
+
+// DefaultScheduleInterval runs scheduled functions every few seconds
+// locally, so what they do is seen at once.
+const DefaultScheduleInterval = 3 * time.Second
 
 func (o Options) withDefaults() Options {
 	o.Template = orDefault(o.Template, DefaultTemplate)
@@ -166,6 +178,8 @@ type Stack struct {
 	background context.Context
 	stop       context.CancelFunc
 	closeOnce  sync.Once
+	// scheduled runs the scheduled functions until stop.
+	scheduled sync.WaitGroup
 }
 
 // Start brings the stack up and returns once it serves: moto answers, the
@@ -210,6 +224,10 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.urls.Sandbox = "http://" + sandboxLn.Addr().String()
 
 	s.step("starting the Ottu sandbox on %s…", s.urls.Sandbox)
+	if opts.Sandbox.OperationWebhookURL == "" && !opts.NoOperationNotifications {
+		// Ottu's operations webhook configuration: this stack's own webhook.
+		opts.Sandbox.OperationWebhookURL = s.urls.API + WebhookPath
+	}
 	s.sandbox = sandbox.New(opts.Sandbox)
 	s.serve(sandboxLn, s.sandbox.Handler())
 
@@ -300,6 +318,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 			return err
 		}
 	}
+	s.startSchedules(tmpl, opts.ScheduleInterval)
 	s.step("ready: merchant API and Lambda Invoke API on %s", s.urls.API)
 	opts.Logger.Info("local stack started", "api", s.urls.API, "sandbox", s.urls.Sandbox, "moto", s.urls.Moto,
 		"functions", slices.Sorted(maps.Keys(s.functions)))
@@ -597,6 +616,7 @@ func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]
 func (s *Stack) Close() {
 	s.closeOnce.Do(func() {
 		s.stop()
+		s.scheduled.Wait()
 		for _, srv := range s.servers {
 			_ = srv.Close()
 		}
@@ -632,3 +652,7 @@ func (f functionSet) Has(name string) bool {
 	_, ok := f[name]
 	return ok
 }
+
+// WebhookPath is the route of Ottu's callbacks and operation
+// notifications (template.yaml's WebhookFunction).
+const WebhookPath = "/webhooks/ottu"

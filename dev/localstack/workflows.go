@@ -29,8 +29,10 @@ var LocalParameters = map[string]string{
 	"RefundApprovalTimeoutSeconds": "900",
 	"QueuedRefundPollSeconds":      "2",
 	"QueuedRefundPollRounds":       "10",
-	"RefundRetryWaitSeconds":       "2",
-	"RefundMaxWaitRounds":          "10",
+	// A queued refund's notification comes seconds after it settles.
+	"QueuedRefundNotificationSeconds": "10",
+	"RefundRetryWaitSeconds":          "2",
+	"RefundMaxWaitRounds":             "10",
 }
 
 // stateMachineRole is the role every local state machine is created with;

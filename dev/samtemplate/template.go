@@ -54,6 +54,17 @@ type Function struct {
 	// Environment holds Environment.Variables, Globals merged, function wins.
 	Environment map[string]Value
 	Routes      []Route
+	// Schedules are its Schedule and ScheduleV2 events (the local stack
+	// runs them on a short timer of its own).
+	Schedules []Schedule
+}
+
+// Schedule is a Schedule or ScheduleV2 event of a function.
+type Schedule struct {
+	Name string
+	// Input is the event's Input, the JSON the function is invoked with
+	// ("{}" when none).
+	Input string
 }
 
 // Route is an HttpApi (or Api) event of a function.
@@ -297,7 +308,30 @@ func (p *parser) function(id string, r *object) (Function, error) {
 	if f.Routes, err = p.routes(props.get("Events")); err != nil {
 		return Function{}, err
 	}
+	f.Schedules = schedules(props.get("Events"))
 	return f, nil
+}
+
+// schedules lists a function's Schedule and ScheduleV2 events; routes
+// has already checked the Events' shape.
+func schedules(events any) []Schedule {
+	evs, ok := events.(*object)
+	if !ok {
+		return nil
+	}
+	var out []Schedule
+	for _, name := range evs.keys {
+		ev, ok := evs.vals[name].(*object)
+		if !ok || (ev.str("Type") != "Schedule" && ev.str("Type") != "ScheduleV2") {
+			continue
+		}
+		input := ev.obj("Properties").str("Input")
+		if input == "" {
+			input = "{}"
+		}
+		out = append(out, Schedule{Name: name, Input: input})
+	}
+	return out
 }
 
 func (o *object) keysOrNil() []string {

@@ -234,6 +234,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, escaped stri
 		if id, ok := transactionPath(w, r, http.MethodPost, parts[1]); ok {
 			s.adminSettle(w, r, id)
 		}
+	case len(parts) == 3 && parts[0] == "transactions" && parts[2] == "external-operations":
+		if id, ok := transactionPath(w, r, http.MethodPost, parts[1]); ok {
+			s.adminExternal(w, r, id)
+		}
 	case rest == "faults":
 		s.adminFaults(w, r)
 	default:
@@ -280,6 +284,19 @@ func (s *Server) adminSettle(w http.ResponseWriter, r *http.Request, sessionID s
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) adminExternal(w http.ResponseWriter, r *http.Request, sessionID string) {
+	var req ExternalOperation
+	if !decodeAdmin(w, r, &req) {
+		return
+	}
+	c, err := s.External(sessionID, req)
+	if err != nil {
+		writeJSON(w, adminStatus(err), detailBody(err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
 }
 
 func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {

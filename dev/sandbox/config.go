@@ -20,6 +20,7 @@ const (
 //
 //	SANDBOX_ADDR [127.0.0.1:8081], SANDBOX_API_KEY [sandbox-api-key],
 //	SANDBOX_WEBHOOK_KEY [sandbox-webhook-key],
+//	SANDBOX_OPERATION_WEBHOOK_URL [none]: where operation notifications go,
 //	SANDBOX_USERS [operator:operator-pass:*] as "user:pass:perm1,perm2;user2:pass2:payment.refund",
 //	SANDBOX_CALLBACK_TIMEOUT, SANDBOX_CALLBACK_RETRY_DELAY, SANDBOX_QUEUE_SETTLE_DELAY (Go durations such as "15s"),
 //	SANDBOX_CALLBACK_RETRIES (a whole number),
@@ -42,6 +43,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, string, error) {
 	}
 	cfg.APIKey = get("SANDBOX_API_KEY", DefaultAPIKey)
 	cfg.WebhookKey = get("SANDBOX_WEBHOOK_KEY", DefaultWebhookKey)
+	cfg.OperationWebhookURL = get("SANDBOX_OPERATION_WEBHOOK_URL", "")
 	users, err := ParseUsers(get("SANDBOX_USERS", DefaultUsers))
 	if err != nil {
 		return Config{}, "", fmt.Errorf("SANDBOX_USERS: %w", err)

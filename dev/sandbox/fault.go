@@ -28,12 +28,16 @@ const (
 	FaultReorderCallbacks = "reorder_callbacks"
 	// FaultQueueRefund accepts the next refunds as queued; they settle later.
 	FaultQueueRefund = "queue_refund"
+	// FaultDropNotification sends no operation notification for the next
+	// successful operations (Operation may name capture, refund or void).
+	FaultDropNotification = "drop_notification"
 )
 
 // FaultKinds lists every fault kind.
 var FaultKinds = []string{
 	FaultLatency, FaultError5xx, FaultDropAfterCommit,
 	FaultDuplicateCallback, FaultReorderCallbacks, FaultQueueRefund,
+	FaultDropNotification,
 }
 
 // Settlement results for queued refunds.
@@ -106,6 +110,10 @@ func (f Fault) normalize() (Fault, error) {
 	switch {
 	case f.Operation == "":
 	case f.Kind == FaultQueueRefund && f.Operation == string(payment.Refund):
+	case f.Kind == FaultDropNotification:
+		if op, err := payment.ParseOperation(f.Operation); err != nil || !op.External() {
+			return bad("a drop_notification fault's operation must be capture, refund or void (got %q)", f.Operation)
+		}
 	case !requestKind:
 		return bad("operation cannot filter a %s fault; leave it out", f.Kind)
 	default:

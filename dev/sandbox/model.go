@@ -174,8 +174,10 @@ type child struct {
 	referenceNumber string
 	sessionID       string
 	extra           json.RawMessage
-	createdAt       time.Time
-	updatedAt       time.Time
+	// from is who made it (its notification's source and initiator).
+	from      origin
+	createdAt time.Time
+	updatedAt time.Time
 }
 
 // captured is the total of the captures made so far.

@@ -140,8 +140,14 @@ func (s *Server) internalLocked(t *txn, op payment.Operation) (int, any) {
 	return http.StatusOK, done
 }
 
-// externalLocked runs capture, refund or void: checks, then a child.
+// externalLocked runs capture, refund or void through Ottu's API.
 func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
+	return s.externalFromLocked(t, req, key, apiOrigin)
+}
+
+// externalFromLocked runs capture, refund or void made from: checks, then
+// a child, then (when it succeeded at once) its operation notification.
+func (s *Server) externalFromLocked(t *txn, req opRequest, key string, from origin) (int, any) {
 	op := req.operation
 	if !t.gateway().supports(op) {
 		return rejected("Payment gateway %s does not support the %s operation", t.pgCode, op)
@@ -220,6 +226,7 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 		referenceNumber: referenceNumber(),
 		sessionID:       randomHex(20),
 		extra:           req.extra,
+		from:            from,
 		createdAt:       now,
 		updatedAt:       now,
 	}
@@ -233,6 +240,8 @@ func (s *Server) externalLocked(t *txn, req opRequest, key string) (int, any) {
 			after = s.cfg.QueueSettleDelay
 		}
 		s.scheduleSettleLocked(c, settle.Settle, after)
+	} else {
+		s.notifyLocked(c, from)
 	}
 	return http.StatusOK, externalBody(c)
 }
@@ -299,4 +308,7 @@ func (s *Server) settleLocked(c *child, result string) {
 		c.state, c.result = ChildRefunded, ottu.ResultSuccess
 	}
 	c.updatedAt = s.now()
+	if c.result == ottu.ResultSuccess {
+		s.notifyLocked(c, c.from)
+	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	APIKey string
 	// WebhookKey signs disclosure payloads (ottu.Sign).
 	WebhookKey string
+	// OperationWebhookURL receives an operation notification for every
+	// capture, refund and void that succeeded (Ottu's operations webhook
+	// configuration); empty sends none.
+	OperationWebhookURL string
 	// Users are the Basic-authenticated users.
 	Users map[string]User
 	// Now is the clock for timestamps; default time.Now.

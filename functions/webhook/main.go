@@ -15,9 +15,9 @@ import (
 )
 
 func main() {
-	h, err := app.WebhookHandler(context.Background(), os.Getenv, sfn.FromConfig)
+	h, err := app.WebhookFunction(context.Background(), os.Getenv, sfn.FromConfig)
 	if err != nil {
 		boot.Exit("webhook", err)
 	}
-	lambda.Start(h.HTTP)
+	lambda.Start(h.Invoke)
 }

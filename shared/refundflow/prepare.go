@@ -34,6 +34,9 @@ type Settings struct {
 	// times, a queued refund is looked at.
 	QueuedPollSeconds int `json:"queued_poll_seconds"`
 	QueuedPollRounds  int `json:"queued_poll_rounds"`
+	// QueuedNotificationSeconds is how long a queued refund waits for
+	// Ottu's operation notification before it is followed by inquiry.
+	QueuedNotificationSeconds int `json:"queued_notification_seconds"`
 	// RetryWaitSeconds is the wait before asking again when a failure
 	// names none; MaxWaitRounds bounds the waits of one workflow.
 	RetryWaitSeconds int `json:"retry_wait_seconds"`
@@ -55,6 +58,7 @@ func parseSettings(raw map[string]string) (Settings, error) {
 		{"approval_timeout_seconds", &s.ApprovalTimeoutSeconds, 1, maxSeconds},
 		{"queued_poll_seconds", &s.QueuedPollSeconds, 1, maxSeconds},
 		{"queued_poll_rounds", &s.QueuedPollRounds, 1, 1000},
+		{"queued_notification_seconds", &s.QueuedNotificationSeconds, 1, maxSeconds},
 		{"retry_wait_seconds", &s.RetryWaitSeconds, 1, maxSeconds},
 		{"max_wait_rounds", &s.MaxWaitRounds, 1, 1000},
 	}

@@ -15,7 +15,7 @@ import (
 
 var settings = map[string]string{
 	"approval_thresholds": "KWD=50.000,USD=150.00", "approval_timeout_seconds": "900", "queued_poll_seconds": "2",
-	"queued_poll_rounds": "10", "retry_wait_seconds": "2", "max_wait_rounds": "10",
+	"queued_poll_rounds": "10", "queued_notification_seconds": "10", "retry_wait_seconds": "2", "max_wait_rounds": "10",
 }
 
 func TestPrepare(t *testing.T) {
@@ -78,7 +78,7 @@ func TestPrepare(t *testing.T) {
 			wantCode: problem.CodeInvalidRequest, wantField: "refund_id"},
 		{name: "a setting that is not a number is refused, naming it", workflowID: "R-10", input: `{"session_id":"s-1"}`,
 			settings: map[string]string{"approval_thresholds": "KWD=50", "approval_timeout_seconds": "soon", "queued_poll_seconds": "2",
-				"queued_poll_rounds": "1", "retry_wait_seconds": "2", "max_wait_rounds": "1"},
+				"queued_poll_rounds": "1", "queued_notification_seconds": "1", "retry_wait_seconds": "2", "max_wait_rounds": "1"},
 			wantCode: problem.CodeInvalidRequest},
 	}
 	for _, tc := range tests {

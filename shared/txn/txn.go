@@ -29,6 +29,11 @@ const (
 	// SourceStored: an answer given from the store instead of asking Ottu
 	// (the inquiry throttle); never stored as such.
 	SourceStored Source = "stored"
+	// SourceOperation: a signed operation notification Ottu posted to the
+	// webhook (a capture, refund or void that succeeded). It joins the
+	// history but never the current view: it describes a child
+	// transaction, not the payment's own state.
+	SourceOperation Source = "operation_notification"
 )
 
 // Entry is one answer of Ottu's about a transaction.
@@ -142,6 +147,15 @@ type Waiter struct {
 	TaskToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Amount, when set, is the amount a waiter for an operation
+	// notification expects (filed under ChildKey): a notification whose
+	// signed amount differs does not resume it.
+	Amount string
+	// Payment, when set, is the session_id (or order_no) of the payment
+	// such a waiter's operation was made on: a notification whose signed
+	// reference_number is not that payment's (when known) does not resume
+	// it.
+	Payment string
 }
 
 // ID is the identity of a waiter's token (tokens are long; this is a

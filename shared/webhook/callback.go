@@ -142,6 +142,12 @@ const MaxTaskOutputBytes = 256 << 10
 // callback's output for it exceeds MaxTaskOutputBytes.
 const ErrorCallbackTooLarge = "CallbackTooLarge"
 
+// Nudger asks the reconciler to look first at the payment whose
+// reference_number is ref (an operation notification arrived for it).
+type Nudger interface {
+	Nudge(ctx context.Context, ref string, at time.Time) error
+}
+
 // ErrTaskGone: the task token expired, or its task was already ended.
 var ErrTaskGone = errors.New("the task token has expired or its task was already ended")
 
@@ -154,6 +160,12 @@ type Service struct {
 	Keys    KeySource
 	Store   Store
 	Resumer Resumer
+	// Waits serves Await (a workflow waiting for an operation
+	// notification); required for Await only.
+	Waits WaitStore
+	// Nudge, when set, is told of each operation notification, so the
+	// reconciler looks first at a transaction with unknown outcomes.
+	Nudge Nudger
 	// Retention is how long entries are kept (their TTL); zero keeps them
 	// for good.
 	Retention time.Duration
@@ -165,8 +177,12 @@ type Service struct {
 // Result is what became of an accepted or duplicate delivery.
 type Result struct {
 	Outcome Outcome
-	Scheme  ottu.Scheme
-	Entry   txn.Entry
+	// Kind is a payment callback or an operation notification; Operation
+	// is what an operation notification said.
+	Kind      Kind
+	Operation *txn.Operation
+	Scheme    ottu.Scheme
+	Entry     txn.Entry
 	// Output is what a resumed task receives (TaskOutput): ids, amounts,
 	// states; never customer fields, tokens or the signature.
 	Output []byte
@@ -201,11 +217,14 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 				Detail: fmt.Sprintf("The callback's signed values can be split into another callback with the same signature and another %s, so it cannot be trusted and nothing was stored.", field)}
 		}
 	}
+	if IsOperationNotification(fields) {
+		return s.receiveNotification(ctx, fields, scheme, received)
+	}
 	e, err := s.entry(fields, received)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Outcome: Accepted, Scheme: scheme, Entry: e, Output: TaskOutput(fields, e)}
+	res := &Result{Outcome: Accepted, Kind: KindPayment, Scheme: scheme, Entry: e, Output: TaskOutput(fields, e)}
 
 	// Filing: the session_id is a hint, bound to one signed identity.
 	sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
@@ -261,7 +280,11 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 			return res, nil
 		}
 	}
-	s.resumeAll(ctx, e, first, lists, res)
+	// A callback resumes a waiter only if the waiter was registered before
+	// the callback was first received, and names the same signed order_no.
+	s.resumeAll(ctx, e, lists, res, func(w txn.Waiter) bool {
+		return w.CreatedAt.Before(first) && (w.OrderNo == "" || w.OrderNo == e.OrderNo)
+	})
 	return res, nil
 }
 
@@ -483,7 +506,8 @@ func textOf(v any) string {
 //
 // A waiter is resumed only by a callback first received after it
 // registered, naming its order_no when it named one.
-func (s *Service) resumeAll(ctx context.Context, e txn.Entry, first time.Time, lists []waiterList, res *Result) {
+// admit, when not nil, says which listed waiters e may resume.
+func (s *Service) resumeAll(ctx context.Context, e txn.Entry, lists []waiterList, res *Result, admit func(txn.Waiter) bool) {
 	log := obs.Logger(ctx)
 	seen := map[string]bool{}
 	for _, l := range lists {
@@ -493,7 +517,7 @@ func (s *Service) resumeAll(ctx context.Context, e txn.Entry, first time.Time, l
 			continue
 		}
 		for _, w := range l.waiters {
-			if !w.CreatedAt.Before(first) || (w.OrderNo != "" && w.OrderNo != e.OrderNo) {
+			if admit != nil && !admit(w) {
 				continue
 			}
 			if id := w.ID(); !seen[id] {

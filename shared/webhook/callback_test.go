@@ -43,6 +43,8 @@ type memStore struct {
 	current  map[string]txn.Entry
 	waiters  map[string]*memWaiter
 	failPut  error
+	// byChild holds the notifications filed under a child (txn.ChildKey).
+	byChild map[string][]txn.Entry
 	// failListing fails Waiters.
 	failListing error
 }
@@ -62,6 +64,18 @@ func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 	if m.failPut != nil {
 		return false, m.failPut
 	}
+	if txn.IsNotificationKey(e.SessionID) && !strings.HasPrefix(e.SessionID, txn.RefKey("")) && !strings.HasPrefix(e.SessionID, txn.LegacyKey("")) {
+		if m.byChild == nil {
+			m.byChild = map[string][]txn.Entry{}
+		}
+		for _, had := range m.byChild[e.SessionID] {
+			if had.Digest == e.Digest {
+				return false, nil
+			}
+		}
+		m.byChild[e.SessionID] = append(m.byChild[e.SessionID], e)
+		return true, nil
+	}
 	_, dup := m.entries[e.Digest]
 	if !dup {
 		m.entries[e.Digest] = e
@@ -70,8 +84,8 @@ func (m *memStore) Put(_ context.Context, e txn.Entry) (bool, error) {
 	if id == "" {
 		id = e.OrderNo
 	}
-	if e.Conflict != "" {
-		return !dup, nil
+	if e.Conflict != "" || e.Source == txn.SourceOperation {
+		return !dup, nil // a conflict, or a notification: the history only
 	}
 	if cur, ok := m.current[id]; !ok || txn.OrderKey(cur) < txn.OrderKey(e) {
 		m.current[id] = e

@@ -93,6 +93,9 @@ type InquiryView struct {
 	// from its body, which a direct invocation does not return.
 	Amount       *string `json:"amount,omitempty"`
 	CurrencyCode *string `json:"currency_code,omitempty"`
+	// Operation (operation notifications only) is what the notification
+	// says: operation, amount, source, initiator, the child's reference.
+	Operation *txn.Operation `json:"operation,omitempty"`
 	// Ottu is Ottu's body without its signature; left out of a direct
 	// invocation's answer (it holds the customer's details, and Step
 	// Functions keeps task outputs in its history).
@@ -118,6 +121,14 @@ func viewOfEntry(e txn.Entry) InquiryView {
 	}
 	if !json.Valid(v.Ottu) {
 		v.Ottu = json.RawMessage("null")
+	}
+	if e.Source == txn.SourceOperation {
+		if op, ok := txn.OperationOf(e.Body); ok {
+			v.Operation = &op
+		}
+		// A notification is filed under its payment's reference_number,
+		// not under a session_id or order_no.
+		v.SessionID, v.OrderNo = nil, nil
 	}
 	return v
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
+	"github.com/ottuops/ottu-lambda/shared/txn"
 )
 
 // ResultReader reads a transaction's stored results (inquiry.Results).
@@ -86,8 +87,13 @@ func viewOfStored(st *inquiry.Stored, withHistory bool) InquiryView {
 	v := viewOfEntry(st.Current)
 	if withHistory {
 		h := make([]InquiryView, 0, len(st.History))
+		origins := txn.Origins(st.History)
 		for _, e := range st.History {
-			h = append(h, viewOfEntry(e))
+			ev := viewOfEntry(e)
+			if ev.Operation != nil {
+				ev.Operation.Explain(origins)
+			}
+			h = append(h, ev)
 		}
 		v.History = &h
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/operation/api"
 	"github.com/ottuops/ottu-lambda/shared/operation/ddb"
@@ -22,6 +23,7 @@ import (
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
+	txnddb "github.com/ottuops/ottu-lambda/shared/txn/ddb"
 )
 
 // Deps are what an operation or status function needs; tests build them
@@ -42,12 +44,19 @@ func Build(_ context.Context, function string, getenv func(string) string, opts 
 		return nil, err
 	}
 	cfg := b.Config
-	store := ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.TrackingKeysTable)
+	ddbClient := dynamodb.NewFromConfig(b.AWS)
+	store := ddb.New(ddbClient, cfg.TrackingKeysTable)
 	metrics := b.Metrics()
+	var inquirer operation.Inquirer = client
+	if cfg.InquiriesTable != "" {
+		// Refreshes keep Ottu's answers where Ottu's inquiry throttle is
+		// reckoned and the transaction's timeline is read.
+		inquirer = &inquiry.Recorder{Ottu: client, Store: txnddb.New(ddbClient, cfg.InquiriesTable), Retention: cfg.RecordRetention(), Now: opts.Now}
+	}
 	svc := &operation.Service{
 		Store:         store,
 		Ottu:          client,
-		Inquiry:       client,
+		Inquiry:       inquirer,
 		Retention:     cfg.RecordRetention(),
 		LeaseGrace:    cfg.LeaseGrace,
 		RecordTimeout: recordTimeout(cfg.DeadlineMargin),

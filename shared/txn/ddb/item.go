@@ -46,6 +46,8 @@ const (
 	attrCreatedAt    = "created_at"
 	attrUpdatedAt    = "updated_at"
 	attrClaimedUntil = "claimed_until"
+	attrAmount       = "amount"
+	attrPayment      = "payment"
 )
 
 // Sort keys.
@@ -140,6 +142,8 @@ func decodeWaiter(item map[string]types.AttributeValue) (txn.Waiter, error) {
 		TaskToken: d.RequiredString(attrTaskToken),
 		CreatedAt: d.Time(attrCreatedAt),
 		ExpiresAt: d.UnixSeconds(attrExpiresAt),
+		Amount:    d.String(attrAmount),
+		Payment:   d.String(attrPayment),
 	}
 	return w, d.Err()
 }

@@ -138,8 +138,10 @@ func (s *Store) Put(ctx context.Context, e txn.Entry) (stored bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("store transaction entry: %w", err)
 	}
-	if e.Conflict != "" {
-		// Flagged in the history; it changes nothing else.
+	if e.Conflict != "" || e.Source == txn.SourceOperation {
+		// A conflict is flagged in the history and changes nothing else; a
+		// notification describes a child transaction: it joins the history
+		// only, never the payment's current view.
 		return stored, nil
 	}
 	if err := s.moveCurrent(ctx, txnKey, e); err != nil {
@@ -396,6 +398,9 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]txn.Entry,
 			entries = append(entries, more...)
 		}
 	}
+	if entries, err = s.withNotifications(ctx, id, entries); err != nil {
+		return nil, err
+	}
 	if len(entries) == 0 {
 		return nil, txn.ErrNotFound
 	}
@@ -423,6 +428,32 @@ func signedFor(entries []txn.Entry, id string) bool {
 		}
 	}
 	return true
+}
+
+// withNotifications adds to a transaction's entries the operation
+// notifications filed under the reference_numbers they carry (Ottu signs
+// only that identity on a notification: txn.RefKey).
+func (s *Store) withNotifications(ctx context.Context, id string, entries []txn.Entry) ([]txn.Entry, error) {
+	if txn.IsNotificationKey(id) {
+		return entries, nil
+	}
+	var refs []string
+	for _, e := range entries {
+		if e.Conflict != "" {
+			continue // another transaction's signed identity: its notifications are not this one's
+		}
+		if r := txn.ReferenceOf(e); r != "" && len(r) < maxIDBytes && !slices.Contains(refs, r) {
+			refs = append(refs, r)
+		}
+	}
+	for _, r := range refs {
+		more, err := s.entries(ctx, txn.RefKey(r))
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, more...)
+	}
+	return entries, nil
 }
 
 func (s *Store) entries(ctx context.Context, txnKey string) ([]txn.Entry, error) {
@@ -508,7 +539,7 @@ func (s *Store) AddWaiter(ctx context.Context, w txn.Waiter) error {
 		attrCreatedAt: dynamo.Time(createdAt),
 		attrUpdatedAt: dynamo.Time(createdAt),
 	}
-	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo} {
+	for name, v := range map[string]string{attrSessionID: w.SessionID, attrOrderNo: w.OrderNo, attrAmount: w.Amount, attrPayment: w.Payment} {
 		if v != "" {
 			item[name] = dynamo.String(v)
 		}

@@ -61,6 +61,9 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 	}
 	if h.Metrics != nil {
 		h.Metrics.Count("Callback_"+string(outcome), 1)
+		if err == nil && res.Kind == webhook.KindOperation {
+			h.Metrics.Count("Notification_"+string(outcome), 1)
+		}
 		h.Metrics.Duration("CallbackDuration", elapsed)
 		h.Metrics.Flush()
 	}
@@ -85,10 +88,15 @@ func (h *Webhook) HTTP(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 		return resp, nil
 	}
 	attrs = append(attrs, slog.Int("status", http.StatusOK),
+		slog.String("kind", string(res.Kind)),
 		slog.String("scheme", string(res.Scheme)),
 		slog.String("session_id", res.Entry.SessionID), slog.String("order_no", res.Entry.OrderNo),
 		slog.String("state", res.Entry.State), slog.String("digest", res.Entry.Digest),
 		slog.Int("waiters_resumed", res.Resumed), slog.Int("waiters_gone", res.Gone), slog.Int("waiters_retry", res.Retry))
+	if op := res.Operation; op != nil {
+		attrs = append(attrs, slog.String("operation", op.Operation), slog.String("amount", op.Amount),
+			slog.String("operation_source", op.Source), slog.String("child_reference_number", op.ChildReferenceNumber))
+	}
 	log.LogAttrs(ctx, slog.LevelInfo, "callback "+string(res.Outcome), attrs...)
 	body, _ := json.Marshal(webhookAnswer{Status: res.Outcome})
 	return apigw.JSONResponse(http.StatusOK, body, headers), nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
+	reconcileddb "github.com/ottuops/ottu-lambda/shared/reconcile/ddb"
 	"github.com/ottuops/ottu-lambda/shared/secrets"
 	"github.com/ottuops/ottu-lambda/shared/txn/ddb"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
@@ -22,6 +23,16 @@ import (
 // Step Functions SDK is linked where a main chooses it, not wherever this
 // package is imported.
 type NewResumer func(aws.Config) webhook.Resumer
+
+// WebhookFunction builds the webhook function's entry point (deliveries
+// and the refund workflow's waits) from the process environment.
+func WebhookFunction(ctx context.Context, getenv func(string) string, newResumer NewResumer) (*api.Function, error) {
+	h, err := WebhookHandler(ctx, getenv, newResumer)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Function{Webhook: h, Awaiter: h.Service.(*webhook.Service)}, nil
+}
 
 // WebhookHandler builds the webhook function's handler from the process
 // environment.
@@ -42,9 +53,13 @@ func BuildWebhook(_ context.Context, getenv func(string) string, opts boot.Optio
 	if b.Now != nil {
 		secretOpts = append(secretOpts, secrets.WithClock(b.Now))
 	}
+	client := dynamodb.NewFromConfig(b.AWS)
+	store := ddb.New(client, cfg.InquiriesTable)
 	svc := &webhook.Service{
 		Keys:      secrets.NewWebhookKeyProvider(secretsmanager.NewFromConfig(b.AWS), cfg.WebhookSecretID, secretOpts...),
-		Store:     ddb.New(dynamodb.NewFromConfig(b.AWS), cfg.InquiriesTable),
+		Store:     store,
+		Waits:     store,
+		Nudge:     &reconcileddb.Nudges{Client: client, Table: cfg.InquiriesTable},
 		Resumer:   newResumer(b.AWS),
 		Retention: cfg.RecordRetention(),
 		Now:       b.Now,
