@@ -51,6 +51,13 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 		FunctionOutput: fnOut,
 		Progress:       out,
 	}
+	switch iamMode := getenv("LOCAL_IAM"); iamMode {
+	case "", "open":
+	case "enforce":
+		opts.EnforceIAM = true
+	default:
+		return fmt.Errorf("LOCAL_IAM=%q: want enforce (moto refuses what a function's role does not allow) or open (the default: moto accepts any credentials)", iamMode)
+	}
 	stack, err := localstack.Start(ctx, opts)
 	if err != nil {
 		return err
@@ -119,7 +126,7 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 		return
 	}
 	p("")
-	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThreshold"])
+	p("Refund workflow (Step Functions, executed by moto; approval above %s):", s.Parameters()["RefundApprovalThreshold"])
 	for _, m := range machines {
 		p("  state machine  %s", m.ARN)
 	}
