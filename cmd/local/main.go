@@ -93,6 +93,14 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config) {
 	}
 	p("")
 	p("In moto:")
+	if d := s.Deployment(); d != nil {
+		p("  stack   %s %s (CloudFormation: aws cloudformation describe-stack-resources --endpoint-url %s --stack-name %s)", d.StackName, d.Status, u.Moto, d.StackName)
+	}
+	if s.IAMEnforced() {
+		p("  IAM     enforced: each function has its own role's rights and no more; sign your own calls as the user %s (LOCAL_IAM=enforce)", "ottu-lambda-local-admin")
+	} else {
+		p("  IAM     open: any credentials work (LOCAL_IAM=enforce makes moto refuse what a role does not allow)")
+	}
 	tables := s.Tables()
 	for _, id := range slices.Sorted(maps.Keys(tables)) {
 		p("  table   %s", tables[id])

@@ -52,7 +52,7 @@ func TestRun(t *testing.T) {
 		for _, want := range []string{
 			"(LOCAL_API_ADDR)", "(SANDBOX_ADDR)", "(MOTO_ADDR)",
 			"Api-Key      cmd-test-key", "sandbox-webhook-key", "operator:operator-pass",
-			"table   EchoTable", "secret  arn:aws:secretsmanager:",
+			"table   ottu-lambda-local-EchoTable-", "stack   ottu-lambda-local CREATE_COMPLETE", "IAM     open", "secret  arn:aws:secretsmanager:",
 			"demo-paid-kwd", "demo-authorized", "demo-pending",
 			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1",
 		} {

@@ -168,6 +168,7 @@ type Stack struct {
 	// once it enforces IAM; recorder records the functions' AWS calls.
 	admin    *aws.Config
 	recorder *callRecorder
+	enforced bool
 
 	moto       *testkit.Moto
 	sandbox    *sandbox.Server
@@ -312,6 +313,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 		if err := enforceIAM(ctx, s.urls.Moto); err != nil {
 			return err
 		}
+		s.enforced = true
 	}
 
 	sink := newLineSink(opts.FunctionOutput)
@@ -571,6 +573,10 @@ func (s *Stack) AWSConfig() aws.Config {
 	}
 	return s.moto.AWSConfig()
 }
+
+// IAMEnforced tells whether moto refuses what a caller's policies do not
+// allow (Options.EnforceIAM).
+func (s *Stack) IAMEnforced() bool { return s.enforced }
 
 // Deployment is the CloudFormation stack the local stack created in moto.
 func (s *Stack) Deployment() *Deployment { return s.deployed }
