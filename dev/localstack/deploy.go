@@ -82,8 +82,45 @@ type CFNParameter struct {
 
 // CFNResource is a template resource.
 type CFNResource struct {
-	Type       string          `json:"Type"`
-	Properties json.RawMessage `json:"Properties"`
+	Type                string          `json:"Type"`
+	Properties          json.RawMessage `json:"Properties"`
+	DeletionPolicy      string          `json:"DeletionPolicy"`
+	UpdateReplacePolicy string          `json:"UpdateReplacePolicy"`
+}
+
+// Properties decodes the properties of the resource logicalID into v.
+func (t *Translation) Properties(logicalID string, v any) error {
+	r, ok := t.Template.Resources[logicalID]
+	if !ok {
+		return fmt.Errorf("the translated template has no resource %s", logicalID)
+	}
+	if err := json.Unmarshal(r.Properties, v); err != nil {
+		return fmt.Errorf("resource %s: read its properties: %w", logicalID, err)
+	}
+	return nil
+}
+
+// Route is one route of the translated template's HTTP APIs.
+type Route struct {
+	Method, Path string
+	// Function is the logical id of the function it integrates.
+	Function string
+	// IAMAuth is true when the route needs a SigV4 signature (AWS_IAM).
+	IAMAuth bool
+}
+
+// Routes are the routes of the translated template's HTTP APIs, as the
+// local stack serves them.
+func (t *Translation) Routes() ([]Route, error) {
+	rs, err := httpAPIRoutes(t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Route, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, Route{Method: r.Method, Path: r.Path, Function: r.Function, IAMAuth: r.IAMAuth})
+	}
+	return out, nil
 }
 
 // Translate runs translate.py on the SAM template at path: CodeUri pointing
