@@ -24,3 +24,15 @@ func (s *Stack) RequireCallsAllowed(ctx context.Context, t testing.TB) CallRepor
 	}
 	return rep
 }
+
+// Called tells whether function made at least one call of action (such as
+// states:SendTaskFailure), so a suite can show that a grant another suite
+// leaves unused is used here.
+func (s *Stack) Called(function, action string) bool {
+	for _, c := range s.AWSCalls() {
+		if c.Function == function && c.Action == action {
+			return true
+		}
+	}
+	return false
+}
