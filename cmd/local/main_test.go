@@ -84,4 +84,10 @@ func TestRun(t *testing.T) {
 			t.Fatalf("got %v, want an error naming LOCAL_API_ADDR", err)
 		}
 	})
+	t.Run("a LOCAL_IAM other than enforce or open is refused, naming both", func(t *testing.T) {
+		err := run(context.Background(), testEnv(map[string]string{"LOCAL_IAM": "strict"}), io.Discard, io.Discard, logger)
+		if err == nil || !strings.Contains(err.Error(), `LOCAL_IAM="strict"`) || !strings.Contains(err.Error(), "enforce") || !strings.Contains(err.Error(), "open") {
+			t.Fatalf("got %v, want an error naming LOCAL_IAM, enforce and open", err)
+		}
+	})
 }
