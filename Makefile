@@ -16,7 +16,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 
 .PHONY: local test deps lint fuzz bench build clean sandbox
 
-## local: the whole stack on this machine (moto, Ottu sandbox, API and Lambda endpoints on :3000)
+## local: the whole stack on this machine (template.yaml deployed to moto's CloudFormation, Ottu sandbox, API and Lambda endpoints on :3000); LOCAL_IAM=enforce makes moto refuse what a function's role does not allow
 local: deps
 	$(GO) build -o build/local ./cmd/local
 	./build/local
@@ -36,6 +36,7 @@ test: deps
 deps:
 	@command -v moto_server >/dev/null || { echo 'moto_server is missing: pip install "moto[server]"' >&2; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo 'cfn-lint is missing: pip install cfn-lint' >&2; exit 1; }
+	@python3 -c 'import samtranslator' 2>/dev/null || { echo 'aws-sam-translator is missing (the local stack translates template.yaml with it): pip install cfn-lint' >&2; exit 1; }
 	@command -v openapi-spec-validator >/dev/null || { echo 'openapi-spec-validator is missing: pip install openapi-spec-validator' >&2; exit 1; }
 
 ## lint: gofmt, go vet, golangci-lint, cfn-lint

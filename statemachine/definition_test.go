@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -9,8 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
@@ -43,31 +45,62 @@ type definition struct {
 }
 
 // loadDefinition reads refund.asl.json as template.yaml deploys it: every
-// placeholder filled in with a value of the right form.
+// placeholder filled in with a value of the right form, from the
+// DefinitionSubstitutions of the template as aws-sam-translator translates
+// it (the local stack deploys the same).
 func loadDefinition(t *testing.T) definition {
 	t.Helper()
-	tpl, err := samtemplate.Load(filepath.Join("..", "template.yaml"))
+	raw, err := os.ReadFile("refund.asl.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sm, ok := tpl.StateMachine("RefundWorkflowStateMachine")
-	if !ok || sm.DefinitionURI != "statemachine/refund.asl.json" {
-		t.Fatalf("template.yaml has no RefundWorkflowStateMachine defined by statemachine/refund.asl.json: %+v", sm)
+	tmpl, err := os.ReadFile(filepath.Join("..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tmpl), "DefinitionUri: statemachine/refund.asl.json") {
+		t.Fatal("template.yaml does not define a state machine by statemachine/refund.asl.json")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tpl, err := localstack.Translate(ctx, filepath.Join("..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm struct {
+		DefinitionSubstitutions map[string]any `json:"DefinitionSubstitutions"`
+	}
+	if err := tpl.Properties("RefundWorkflowStateMachine", &sm); err != nil {
+		t.Fatal(err)
 	}
 	values := map[string]string{}
-	for k := range sm.Substitutions {
+	for k := range sm.DefinitionSubstitutions {
 		values[k] = "7"
 		if strings.HasSuffix(k, "Arn") {
 			values[k] = "arn:aws:lambda:me-south-1:123456789012:function:" + strings.TrimSuffix(k, "Arn")
 		}
 	}
-	raw, err := os.ReadFile("refund.asl.json")
-	if err != nil {
-		t.Fatal(err)
+	// CloudFormation applies DefinitionSubstitutions as text: a placeholder
+	// without a value, or a value never used, means the two drifted apart.
+	used := map[string]bool{}
+	var missing []string
+	filled := placeholder.ReplaceAllFunc(raw, func(m []byte) []byte {
+		name := string(placeholder.FindSubmatch(m)[1])
+		v, ok := values[name]
+		if !ok {
+			missing = append(missing, name)
+			return m
+		}
+		used[name] = true
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		t.Fatalf("refund.asl.json uses %v, which template.yaml's DefinitionSubstitutions does not give", missing)
 	}
-	filled, err := samtemplate.Substitute(raw, values)
-	if err != nil {
-		t.Fatalf("template.yaml's DefinitionSubstitutions and the definition's placeholders differ: %v", err)
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if !used[k] {
+			t.Fatalf("template.yaml's DefinitionSubstitutions gives %s, which refund.asl.json never uses", k)
+		}
 	}
 	var def definition
 	if err := json.Unmarshal(filled, &def); err != nil {
@@ -75,6 +108,9 @@ func loadDefinition(t *testing.T) definition {
 	}
 	return def
 }
+
+// placeholder is a DefinitionSubstitutions reference in a definition.
+var placeholder = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // TestDefinitionNamesOnlyErrorsSomethingRaises: every name a Retry or Catch
 // matches is a typed error of the functions (apigw.ErrorTypes), one the

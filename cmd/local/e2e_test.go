@@ -145,6 +145,13 @@ func TestNewUserTrial(t *testing.T) {
 			t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
 		}
 	})
+	t.Run("every AWS call a function made is allowed by its own role, action and resource", func(t *testing.T) {
+		stack.RequireCallsAllowed(ctx, t)
+		// dev/apispec's unusedGrants counts on this walk for the resumed wait.
+		if !stack.Called("WebhookFunction", "states:SendTaskSuccess") {
+			t.Error("the walk never made WebhookFunction send states:SendTaskSuccess (a disclosure resuming a workflow)")
+		}
+	})
 }
 
 // startStack starts the local stack of the repository's own template.yaml
@@ -152,11 +159,13 @@ func TestNewUserTrial(t *testing.T) {
 func startStack(ctx context.Context, t *testing.T, maxProcesses int) *localstack.Stack {
 	t.Helper()
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Template:       "../../template.yaml",
-		APIAddr:        "127.0.0.1:0",
-		SandboxAddr:    "127.0.0.1:0",
-		MotoAddr:       "127.0.0.1:0",
-		MaxProcesses:   maxProcesses,
+		Template:     "../../template.yaml",
+		APIAddr:      "127.0.0.1:0",
+		SandboxAddr:  "127.0.0.1:0",
+		MotoAddr:     "127.0.0.1:0",
+		MaxProcesses: maxProcesses,
+		// moto refuses any action a function's own role does not allow.
+		EnforceIAM:     true,
 		FunctionOutput: io.Discard,
 	})
 	if err != nil {

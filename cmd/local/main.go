@@ -83,6 +83,13 @@ func run(ctx context.Context, getenv func(string) string, out, fnOut io.Writer, 
 		RequestLog:     requests,
 		Progress:       out,
 	}
+	switch iamMode := getenv("LOCAL_IAM"); iamMode {
+	case "", "open":
+	case "enforce":
+		opts.EnforceIAM = true
+	default:
+		return fmt.Errorf("LOCAL_IAM=%q: want enforce (moto refuses what a function's role does not allow) or open (the default: moto accepts any credentials)", iamMode)
+	}
 	stack, err := localstack.Start(ctx, opts)
 	if err != nil {
 		return err
@@ -146,6 +153,14 @@ func printBanner(w io.Writer, s *localstack.Stack, sb sandbox.Config, logPath st
 	p("  (an unsigned request to an IAM route is arn:aws:iam::123456789012:user/local; a bad signature is a 403)")
 	p("")
 	p("In moto:")
+	if d := s.Deployment(); d != nil {
+		p("  stack   %s %s (CloudFormation: aws cloudformation describe-stack-resources --endpoint-url %s --stack-name %s)", d.StackName, d.Status, u.Moto, d.StackName)
+	}
+	if s.IAMEnforced() {
+		p("  IAM     enforced: each function has its own role's rights and no more; sign your own calls as the user %s (LOCAL_IAM=enforce)", "ottu-lambda-local-admin")
+	} else {
+		p("  IAM     open: any credentials work (LOCAL_IAM=enforce makes moto refuse what a role does not allow)")
+	}
 	tables := s.Tables()
 	for _, id := range slices.Sorted(maps.Keys(tables)) {
 		p("  table   %s", tables[id])
@@ -194,7 +209,7 @@ func printWorkflows(p func(string, ...any), s *localstack.Stack, api string) {
 		return
 	}
 	p("")
-	p("Refund workflow (Step Functions, executed by moto; approval above %s):", localstack.LocalParameters["RefundApprovalThresholds"])
+	p("Refund workflow (Step Functions, executed by moto; approval above %s):", s.Parameters()["RefundApprovalThresholds"])
 	for _, m := range machines {
 		p("  state machine  %s", m.ARN)
 	}

@@ -54,7 +54,7 @@ func TestRun(t *testing.T) {
 		for _, want := range []string{
 			"(LOCAL_API_ADDR)", "(SANDBOX_ADDR)", "(MOTO_ADDR)",
 			"Api-Key      cmd-test-key", "sandbox-webhook-key", "operator:operator-pass",
-			"table   EchoTable", "secret  arn:aws:secretsmanager:",
+			"table   ottu-lambda-local-EchoTable-", "stack   ottu-lambda-local CREATE_COMPLETE", "IAM     open", "secret  arn:aws:secretsmanager:",
 			"demo-paid-kwd", "demo-authorized", "demo-pending",
 			"Tracking-Key: demo-refund-1", "/operations/demo-refund-1", `"currency_code":"KWD"`,
 			"requester  AKIALOCALREQUESTER01 / local-requester-secret   arn:aws:iam::123456789012:user/requester",
@@ -102,6 +102,12 @@ func TestRun(t *testing.T) {
 		err = run(context.Background(), testEnv(map[string]string{"LOCAL_API_ADDR": taken.Addr().String()}), io.Discard, io.Discard, "", logger)
 		if err == nil || !strings.Contains(err.Error(), "LOCAL_API_ADDR") {
 			t.Fatalf("got %v, want an error naming LOCAL_API_ADDR", err)
+		}
+	})
+	t.Run("a LOCAL_IAM other than enforce or open is refused, naming both", func(t *testing.T) {
+		err := run(context.Background(), testEnv(map[string]string{"LOCAL_IAM": "strict"}), io.Discard, io.Discard, "", logger)
+		if err == nil || !strings.Contains(err.Error(), `LOCAL_IAM="strict"`) || !strings.Contains(err.Error(), "enforce") || !strings.Contains(err.Error(), "open") {
+			t.Fatalf("got %v, want an error naming LOCAL_IAM, enforce and open", err)
 		}
 	})
 }

@@ -3,20 +3,21 @@ package apispec
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
+	"github.com/ottuops/ottu-lambda/dev/localstack"
 )
 
 // repoRoot is the directory holding go.mod, two levels up from here.
@@ -32,13 +33,26 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func loadTemplate(t *testing.T) *samtemplate.Template {
+var (
+	translateOnce sync.Once
+	translated    *localstack.Translation
+	translateErr  error
+)
+
+// loadTemplate is template.yaml as aws-sam-translator translates it for
+// the deploy (the local stack deploys the same), translated once per test
+// binary.
+func loadTemplate(t *testing.T) *localstack.Translation {
 	t.Helper()
-	tpl, err := samtemplate.Load(filepath.Join(repoRoot(t), "template.yaml"))
-	if err != nil {
-		t.Fatalf("load template.yaml: %v", err)
+	translateOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		translated, translateErr = localstack.Translate(ctx, filepath.Join(repoRoot(t), "template.yaml"))
+	})
+	if translateErr != nil {
+		t.Fatalf("translate template.yaml: %v", translateErr)
 	}
-	return tpl
+	return translated
 }
 
 // openAPIDoc is the part of openapi.yaml the route checks read.
@@ -98,18 +112,21 @@ func requiresSigV4(security []map[string][]string) bool {
 	return true
 }
 
-// templateRoutes maps "METHOD /path" to its IAMAuth, naming the function.
-func templateRoutes(t *testing.T, tpl *samtemplate.Template) map[string]samtemplate.Route {
+// templateRoutes maps "METHOD /path" to its route in the translated
+// template's HTTP API (its IAMAuth, naming the function).
+func templateRoutes(t *testing.T, tpl *localstack.Translation) map[string]localstack.Route {
 	t.Helper()
-	routes := map[string]samtemplate.Route{}
-	for _, f := range tpl.Functions {
-		for _, r := range f.Routes {
-			key := r.Method + " " + r.Path
-			if _, dup := routes[key]; dup {
-				t.Errorf("template.yaml routes %s to more than one function", key)
-			}
-			routes[key] = r
+	rs, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]localstack.Route{}
+	for _, r := range rs {
+		key := r.Method + " " + r.Path
+		if _, dup := routes[key]; dup {
+			t.Errorf("template.yaml routes %s to more than one function", key)
 		}
+		routes[key] = r
 	}
 	return routes
 }
@@ -192,11 +209,12 @@ func TestTemplateRoutesAreDocumented(t *testing.T) {
 
 func TestFunctionPackagesExist(t *testing.T) {
 	root := repoRoot(t)
-	for _, f := range loadTemplate(t).Functions {
-		t.Run(fmt.Sprintf("%s is built from %s/main.go", f.LogicalID, f.Package), func(t *testing.T) {
-			main := filepath.Join(root, f.Package, "main.go")
+	for _, id := range loadTemplate(t).LogicalIDs("AWS::Lambda::Function") {
+		pkg := localstack.PackageFor(id)
+		t.Run(fmt.Sprintf("%s is built from %s/main.go", id, pkg), func(t *testing.T) {
+			main := filepath.Join(root, pkg, "main.go")
 			if _, err := os.Stat(main); err != nil {
-				t.Errorf("%s has no main.go at %s (the Makefile builds build-%s from it): %v", f.LogicalID, main, f.LogicalID, err)
+				t.Errorf("%s has no main.go at %s (the Makefile builds build-%s from it): %v", id, main, id, err)
 			}
 		})
 	}
@@ -210,56 +228,71 @@ func TestTemplateSettings(t *testing.T) {
 	}
 	for _, id := range wantFunctions {
 		t.Run(id+" times out before the HTTP API's 30 seconds", func(t *testing.T) {
-			f, ok := tpl.Function(id)
-			if !ok {
-				t.Fatalf("template.yaml has no %s", id)
+			var f struct {
+				Timeout int `json:"Timeout"`
 			}
-			if f.Timeout >= 30 {
+			if err := tpl.Properties(id, &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.Timeout <= 0 || f.Timeout >= 30 {
 				t.Errorf("Timeout = %d s; API Gateway would answer 503 before the function's own 504", f.Timeout)
 			}
 		})
 	}
-	t.Run("every function's environment resolves from parameters, the table and the region", func(t *testing.T) {
-		refs := tpl.ParameterDefaults()
-		refs["OttuApiSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-AbCdEf"
-		refs["OttuWebhookSecretArn"] = "arn:aws:secretsmanager:me-south-1:123456789012:secret:ottu-webhook-AbCdEf"
-		refs["AWS::Region"] = "me-south-1"
-		refs["AWS::Partition"] = "aws"
-		refs["AWS::AccountId"] = "123456789012"
-		refs["AWS::StackName"] = "ottu"
-		for _, tb := range tpl.Tables {
-			refs[tb.LogicalID] = tb.LogicalID
-		}
-		for _, f := range tpl.Functions {
-			env, err := f.ResolveEnv(refs)
-			if err != nil {
-				t.Errorf("%s: %v", f.LogicalID, err)
-				continue
+	t.Run("every function names the Tracking-Key table and the API secret from the stack", func(t *testing.T) {
+		// TestDeployRehearsal (dev/localstack) checks the values the deployed stack resolves.
+		for _, id := range tpl.LogicalIDs("AWS::Lambda::Function") {
+			var f struct {
+				Environment struct {
+					Variables map[string]any `json:"Variables"`
+				} `json:"Environment"`
 			}
-			if env["TRACKING_KEYS_TABLE"] != "TrackingKeysTable" || env["OTTU_API_SECRET_ID"] != refs["OttuApiSecretArn"] {
-				t.Errorf("%s: TRACKING_KEYS_TABLE=%q OTTU_API_SECRET_ID=%q", f.LogicalID, env["TRACKING_KEYS_TABLE"], env["OTTU_API_SECRET_ID"])
+			if err := tpl.Properties(id, &f); err != nil {
+				t.Fatal(err)
+			}
+			env := f.Environment.Variables
+			if fmt.Sprint(env["TRACKING_KEYS_TABLE"]) != "map[Ref:TrackingKeysTable]" || fmt.Sprint(env["OTTU_API_SECRET_ID"]) != "map[Ref:OttuApiSecretArn]" {
+				t.Errorf("%s: TRACKING_KEYS_TABLE=%v OTTU_API_SECRET_ID=%v", id, env["TRACKING_KEYS_TABLE"], env["OTTU_API_SECRET_ID"])
 			}
 		}
 	})
 	t.Run("the Tracking-Key table is keyed by tracking_key, expires by TTL, is retained and indexed by status for the reconciler", func(t *testing.T) {
-		var tb *samtemplate.Table
-		for i := range tpl.Tables {
-			if tpl.Tables[i].LogicalID == "TrackingKeysTable" {
-				tb = &tpl.Tables[i]
-			}
+		var got struct {
+			BillingMode          string                       `json:"BillingMode"`
+			AttributeDefinitions []map[string]string          `json:"AttributeDefinitions"`
+			KeySchema            []map[string]string          `json:"KeySchema"`
+			TTL                  map[string]any               `json:"TimeToLiveSpecification"`
+			PITR                 map[string]bool              `json:"PointInTimeRecoverySpecification"`
+			SSE                  map[string]bool              `json:"SSESpecification"`
+			GSIs                 []map[string]json.RawMessage `json:"GlobalSecondaryIndexes"`
 		}
-		if tb == nil {
-			t.Fatal("template.yaml has no TrackingKeysTable")
+		if err := tpl.Properties("TrackingKeysTable", &got); err != nil {
+			t.Fatal(err)
 		}
-		want := samtemplate.Table{
-			LogicalID: "TrackingKeysTable", HashKey: "tracking_key", HashKeyType: "S",
-			TTLAttribute: "expires_at", BillingMode: "PAY_PER_REQUEST",
-			PointInTimeRecovery: true, ServerSideEncryption: true,
-			DeletionPolicyRetain: true, UpdateReplacePolicyRetain: true,
-			GSIs: []samtemplate.Index{{Name: "by_status", HashKey: "status", HashKeyType: "S", RangeKey: "updated_at", RangeKeyType: "S", ProjectionType: "KEYS_ONLY"}},
-		}
-		if !reflect.DeepEqual(*tb, want) {
-			t.Errorf("got  %+v\nwant %+v", *tb, want)
+		r := tpl.Template.Resources["TrackingKeysTable"]
+		if got.BillingMode != "PAY_PER_REQUEST" ||
+			fmt.Sprint(got.AttributeDefinitions) != "[map[AttributeName:tracking_key AttributeType:S] map[AttributeName:status AttributeType:S] map[AttributeName:updated_at AttributeType:S]]" ||
+			fmt.Sprint(got.KeySchema) != "[map[AttributeName:tracking_key KeyType:HASH]]" ||
+			fmt.Sprint(got.TTL) != "map[AttributeName:expires_at Enabled:true]" ||
+			!got.PITR["PointInTimeRecoveryEnabled"] || !got.SSE["SSEEnabled"] || !byStatus(got.GSIs) ||
+			r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+			t.Errorf("TrackingKeysTable %+v, DeletionPolicy %q, UpdateReplacePolicy %q", got, r.DeletionPolicy, r.UpdateReplacePolicy)
 		}
 	})
+}
+
+// byStatus reports whether gsis is exactly the reconciler's index: by_status,
+// keyed by status and updated_at, keys only.
+func byStatus(gsis []map[string]json.RawMessage) bool {
+	if len(gsis) != 1 {
+		return false
+	}
+	var name string
+	var keys []map[string]string
+	var proj map[string]string
+	if json.Unmarshal(gsis[0]["IndexName"], &name) != nil || json.Unmarshal(gsis[0]["KeySchema"], &keys) != nil || json.Unmarshal(gsis[0]["Projection"], &proj) != nil {
+		return false
+	}
+	return name == "by_status" && fmt.Sprint(keys) == "[map[AttributeName:status KeyType:HASH] map[AttributeName:updated_at KeyType:RANGE]]" &&
+		proj["ProjectionType"] == "KEYS_ONLY"
 }

@@ -374,11 +374,13 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Template:       filepath.Join(repoRoot(t), "template.yaml"),
-		APIAddr:        "127.0.0.1:0",
-		SandboxAddr:    "127.0.0.1:0",
-		MotoAddr:       "127.0.0.1:0",
-		MaxProcesses:   2, // two refunds at once for the in_progress case; the machine is shared
+		Template:     filepath.Join(repoRoot(t), "template.yaml"),
+		APIAddr:      "127.0.0.1:0",
+		SandboxAddr:  "127.0.0.1:0",
+		MotoAddr:     "127.0.0.1:0",
+		MaxProcesses: 2, // two refunds at once for the in_progress case; the machine is shared
+		// moto refuses any action a function's own role does not allow.
+		EnforceIAM:     true,
 		FunctionOutput: io.Discard,
 		// Ottu's inquiry throttle, but for the 30-minute interval and the
 		// minute's rate: the refresh cases inquire one payment more than
@@ -411,6 +413,7 @@ func TestLiveAnswersMatchOpenAPI(t *testing.T) {
 	for _, tc := range slices.Concat(liveCases(), webhookLiveCases(), workflowLiveCases()) {
 		t.Run(tc.name, func(t *testing.T) { l.check(t, tc) })
 	}
+	checkAWSCalls(ctx, t, stack)
 }
 
 // liveAPI is the running stack as the table's cases use it.

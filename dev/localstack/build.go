@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // rieModulePackage is AWS's Runtime Interface Emulator, a tool dependency
@@ -99,4 +100,33 @@ func goBuild(ctx context.Context, goBin, dir string, flags []string, pkg, bin st
 		return err
 	}
 	return nil
+}
+
+// PackageFor is the project's convention from logical id to Go package, the
+// one the Makefile's build-<LogicalId> targets follow:
+// OperationStatusFunction → ./functions/operation-status.
+func PackageFor(logicalID string) string {
+	base := strings.TrimSuffix(logicalID, "Function")
+	if base == "" {
+		base = logicalID
+	}
+	return "./functions/" + kebab(base)
+}
+
+// kebab writes CamelCase as kebab-case, keeping acronyms together
+// (HTTPProxy → http-proxy).
+func kebab(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if unicode.IsUpper(r) && i > 0 {
+			prev := rs[i-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				b.WriteByte('-')
+			}
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }

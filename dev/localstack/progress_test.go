@@ -25,11 +25,14 @@ func TestStartProgress(t *testing.T) {
 	// Each step in the order the stack takes it.
 	steps := []struct{ name, want string }{
 		{"the sandbox start is told with its URL", "starting the Ottu sandbox on " + s.URLs().Sandbox},
+		{"the translation is told with the template", "translating testdata/template.yaml with aws-sam-translator"},
 		{"the build is told with the number of functions", "building the function binaries and aws-lambda-rie… (1;"},
 		{"the moto start is told with its address", "starting moto on 127.0.0.1:0"},
-		{"the tables and secrets are told", "creating the tables (1) and secrets (2) in moto"},
+		{"the secrets are told", "creating the secrets (2) in moto"},
 		{"the wait for the builds is told", "waiting for the function builds"},
 		{"the end of the build is told with its time", "function binaries built in "},
+		{"the deploy is told with the stack's name", "deploying the stack ottu-lambda-local to moto's CloudFormation"},
+		{"the created stack is told with its status and time", "stack ottu-lambda-local CREATE_COMPLETE in "},
 		{"the function runtimes are told with their number", "starting the function runtimes under aws-lambda-rie… (1)"},
 		{"the seeding of the demo is told", "seeding the demo data"},
 		{"readiness is told last, with the API's URL", "ready: merchant API and Lambda Invoke API on " + s.URLs().API},

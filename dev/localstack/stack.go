@@ -21,15 +21,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
 	"github.com/ottuops/ottu-lambda/dev/sandbox"
 	"github.com/ottuops/ottu-lambda/dev/testkit"
 )
@@ -44,12 +42,12 @@ const (
 	DefaultMaxProcesses = 10
 )
 
-// The template parameters the stack fills itself; every other parameter
-// takes its default.
+// The template parameters the stack fills itself with the secrets it
+// creates in moto, as `--parameter-overrides` would; the others come from
+// samconfig.toml's local environment, Options.Parameters, or their defaults.
 const (
 	paramAPISecret     = "OttuApiSecretArn"
 	paramWebhookSecret = "OttuWebhookSecretArn"
-	paramBaseURL       = "OttuBaseUrl"
 )
 
 // Names of the secrets created in moto.
@@ -86,9 +84,10 @@ type Options struct {
 	// start, which builds every function on a cold cache, is not a silent
 	// minute; nil is silent.
 	Progress io.Writer
-	// Parameters override template parameters, over LocalParameters (the
-	// refund workflow's short local waits); they reach the functions'
-	// environment and the state machines' DefinitionSubstitutions alike.
+	// Parameters override template parameters, over samconfig.toml's
+	// [local.deploy.parameters] (the refund workflow's short local waits);
+	// they go to CloudFormation, so they reach the functions' environment
+	// and the state machine's DefinitionSubstitutions alike.
 	Parameters map[string]string
 	// FunctionEnv overrides (or adds) environment variables of every
 	// function, such as a short LEASE_GRACE for a test.
@@ -101,6 +100,13 @@ type Options struct {
 	// notifications to the stack's webhook (a benchmark measuring the
 	// operations alone); by default it posts them, as Ottu does.
 	NoOperationNotifications bool
+	// EnforceIAM has moto refuse every request its signer's IAM policies do
+	// not allow, once the stack is deployed: each function runs with its
+	// own role's credentials, so an action its policy lacks fails.
+	// LOCAL_IAM=enforce sets it for make local; the end-to-end tests set it.
+	// Off, moto accepts any credentials (the README's AWS CLI walks use
+	// dummy keys).
+	EnforceIAM bool
 }
 
 // DefaultScheduleInterval runs scheduled functions every few seconds
@@ -165,11 +171,20 @@ type Stack struct {
 	functions functionSet
 	logger    *slog.Logger
 	progress  io.Writer
-	// params are the template's parameters as this stack sets them;
-	// functionEnv overrides the functions' environment.
+	// params are the parameters the stack created the CloudFormation stack
+	// with; functionEnv overrides the functions' environment.
 	params        map[string]string
 	functionEnv   map[string]string
 	stateMachines []StateMachine
+	// deployed is the CloudFormation stack moto created; names maps each
+	// function's physical name to its logical id.
+	deployed *Deployment
+	names    map[string]string
+	// admin signs the stack's own requests to moto (and Stack.AWSConfig's)
+	// once it enforces IAM; recorder records the functions' AWS calls.
+	admin    *aws.Config
+	recorder *callRecorder
+	enforced bool
 
 	moto       *testkit.Moto
 	sandbox    *sandbox.Server
@@ -183,27 +198,25 @@ type Stack struct {
 }
 
 // Start brings the stack up and returns once it serves: moto answers, the
-// servers listen, and each function has a process starting. On error,
-// whatever had started is stopped again.
+// template is deployed to moto's CloudFormation, the servers listen, and
+// each function has a process starting. On error, whatever had started is
+// stopped again.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	opts = opts.withDefaults()
-	tmpl, err := samtemplate.Load(opts.Template)
-	if err != nil {
+	if _, err := os.Stat(opts.Template); err != nil {
 		return nil, fmt.Errorf("read the template: %w", err)
 	}
-	s := &Stack{tables: map[string]string{}, functions: functionSet{}, logger: opts.Logger, progress: opts.Progress, functionEnv: opts.FunctionEnv}
-	if s.params, err = parameters(tmpl, opts.Parameters); err != nil {
-		return nil, err
-	}
+	s := &Stack{tables: map[string]string{}, functions: functionSet{}, names: map[string]string{}, logger: opts.Logger, progress: opts.Progress,
+		functionEnv: opts.FunctionEnv, recorder: newCallRecorder()}
 	s.background, s.stop = context.WithCancel(context.Background())
-	if err := s.start(ctx, opts, tmpl); err != nil {
+	if err := s.start(ctx, opts); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Template) (err error) {
+func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	// Ports first: a taken port should fail in a second, not after a build.
 	apiLn, err := listen("the merchant API (LOCAL_API_ADDR)", opts.APIAddr)
 	if err != nil {
@@ -231,13 +244,20 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	s.sandbox = sandbox.New(opts.Sandbox)
 	s.serve(sandboxLn, s.sandbox.Handler())
 
+	s.step("translating %s with aws-sam-translator (as sam package and sam deploy do)…", opts.Template)
+	tr, err := Translate(ctx, opts.Template)
+	if err != nil {
+		return err
+	}
+	functionIDs := tr.LogicalIDs("AWS::Lambda::Function")
+
 	// Building is the slow part; moto starts meanwhile.
 	if s.buildDir, err = os.MkdirTemp("", "ottu-local-*"); err != nil {
 		return fmt.Errorf("make a directory for the function binaries: %w", err)
 	}
-	jobs := make([]buildJob, 0, len(tmpl.Functions))
-	for _, fn := range tmpl.Functions {
-		jobs = append(jobs, buildJob{Name: fn.LogicalID, Package: fn.Package})
+	jobs := make([]buildJob, 0, len(functionIDs))
+	for _, id := range functionIDs {
+		jobs = append(jobs, buildJob{Name: id, Package: PackageFor(id)})
 	}
 	type built struct {
 		bins map[string]string
@@ -258,7 +278,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 		builds <- built{bins, rie, err}
 	}()
 
-	if err := s.startMoto(ctx, opts.MotoAddr, tmpl.Tables, opts.Sandbox); err != nil {
+	if err := s.startMoto(ctx, opts.MotoAddr, opts.Sandbox); err != nil {
 		cancelBuild()
 		<-builds
 		return err
@@ -270,34 +290,76 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	}
 	s.step("function binaries built in %s", time.Since(buildStart).Round(100*time.Millisecond))
 
-	refs := s.refs(tmpl)
-	if err := s.createStateMachines(ctx, filepath.Dir(opts.Template), tmpl, refs); err != nil {
+	s.params = maps.Clone(tr.Parameters)
+	if s.params == nil {
+		s.params = map[string]string{}
+	}
+	for k, v := range map[string]string{paramAPISecret: s.secrets.API, paramWebhookSecret: s.secrets.Webhook} {
+		if _, ok := tr.Template.Parameters[k]; ok {
+			s.params[k] = v
+		}
+	}
+	maps.Copy(s.params, opts.Parameters)
+	deployStart := time.Now()
+	s.step("deploying the stack %s to moto's CloudFormation (zips in s3://%s)…", tr.StackName, artifactBucket)
+	if s.deployed, err = Deploy(ctx, s.AWSConfig(), tr, b.bins, s.params); err != nil {
 		return err
 	}
-	sink := newLineSink(opts.FunctionOutput)
-	var routes []apiRoute
-	s.step("starting the function runtimes under aws-lambda-rie… (%d)", len(tmpl.Functions))
-	for _, fn := range tmpl.Functions {
-		env, err := s.environment(fn, refs, filepath.Dir(b.bins[fn.LogicalID]))
+	s.step("stack %s %s in %s (%d resources)", tr.StackName, s.deployed.Status, time.Since(deployStart).Round(10*time.Millisecond), len(s.deployed.Resources))
+	for _, id := range tr.LogicalIDs("AWS::DynamoDB::Table") {
+		s.tables[id] = s.deployed.PhysicalID(id)
+	}
+	for _, id := range tr.LogicalIDs("AWS::StepFunctions::StateMachine") {
+		arn := s.deployed.PhysicalID(id)
+		s.stateMachines = append(s.stateMachines, StateMachine{LogicalID: id, Name: arn[strings.LastIndex(arn, ":")+1:], ARN: arn})
+	}
+	routes, err := httpAPIRoutes(tr)
+	if err != nil {
+		return err
+	}
+
+	// Each function's credentials are its role's, assumed before moto
+	// enforces IAM (moto would check the role's trust policy, which trusts
+	// lambda.amazonaws.com, against the caller).
+	admin, err := createAdmin(ctx, s.AWSConfig())
+	if err != nil {
+		return err
+	}
+	creds := map[string]roleCredentials{}
+	for _, f := range s.deployed.functions {
+		c, err := assumeRole(ctx, s.AWSConfig(), f.RoleARN, f.Name)
 		if err != nil {
+			return fmt.Errorf("function %s: %w", f.LogicalID, err)
+		}
+		creds[f.LogicalID] = c
+		s.recorder.addKey(c.AccessKeyID, f.LogicalID)
+	}
+	s.admin = &admin
+	if opts.EnforceIAM {
+		s.step("moto enforces IAM from now on: each function has its own role's rights, and no more")
+		if err := enforceIAM(ctx, s.urls.Moto); err != nil {
 			return err
 		}
+		s.enforced = true
+	}
+
+	sink := newLineSink(opts.FunctionOutput)
+	s.step("starting the function runtimes under aws-lambda-rie… (%d)", len(s.deployed.functions))
+	for _, f := range s.deployed.functions {
 		p := newPool(functionConfig{
-			Name:         fn.LogicalID,
-			Binary:       b.bins[fn.LogicalID],
+			Name:         f.LogicalID,
+			Binary:       b.bins[f.LogicalID],
 			RIE:          b.rie,
-			Env:          env,
-			Timeout:      time.Duration(fn.Timeout) * time.Second, // samtemplate applies SAM's default
+			Env:          s.environment(f, creds[f.LogicalID], filepath.Dir(b.bins[f.LogicalID])),
+			Timeout:      f.Timeout,
 			MaxProcesses: opts.MaxProcesses,
 			Output:       sink,
 			Logger:       opts.Logger,
 		})
-		s.functions[fn.LogicalID] = p
+		s.functions[f.LogicalID] = p
+		s.names[f.Name] = f.LogicalID
 		if err := p.warm(); err != nil {
 			return err
-		}
-		for _, r := range fn.Routes {
-			routes = append(routes, apiRoute{Method: r.Method, Path: r.Path, IAMAuth: r.IAMAuth, Function: fn.LogicalID})
 		}
 	}
 	s.step("seeding the demo data…")
@@ -307,7 +369,7 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle(invokePattern, &lambdaAPI{functions: s.functions, logger: opts.Logger, background: s.background})
+	mux.Handle(invokePattern, &lambdaAPI{functions: namedFunctions{s.functions, s.names}, logger: opts.Logger, background: s.background})
 	mux.Handle("/", newAPIGateway(routes, s.functions, s.users, opts.Logger))
 	s.serve(apiLn, newRequestLog(mux, opts.RequestLog))
 	// Once the Invoke API serves: moto's Step Functions engine calls the
@@ -318,10 +380,12 @@ func (s *Stack) start(ctx context.Context, opts Options, tmpl *samtemplate.Templ
 			return err
 		}
 	}
-	s.startSchedules(tmpl, opts.ScheduleInterval)
+	if err := s.startSchedules(tr, opts.ScheduleInterval); err != nil {
+		return err
+	}
 	s.step("ready: merchant API and Lambda Invoke API on %s", s.urls.API)
 	opts.Logger.Info("local stack started", "api", s.urls.API, "sandbox", s.urls.Sandbox, "moto", s.urls.Moto,
-		"functions", slices.Sorted(maps.Keys(s.functions)))
+		"stack", s.deployed.StackName, "iam_enforced", opts.EnforceIAM, "functions", slices.Sorted(maps.Keys(s.functions)))
 	return nil
 }
 
@@ -349,11 +413,11 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 	}()
 }
 
-// startMoto starts moto and creates the template's tables and the secrets.
-// addr is where the stack, the functions and the developer reach moto: the
-// proxy that serialises DynamoDB requests, since moto's server alone lets two
+// startMoto starts moto and creates the two secrets. addr is where the
+// stack, the functions and the developer reach moto: the proxy that
+// serialises DynamoDB requests, since moto's server alone lets two
 // overlapping conditional writes both win, which DynamoDB never does.
-func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate.Table, keys sandbox.Config) error {
+func (s *Stack) startMoto(ctx context.Context, addr string, keys sandbox.Config) error {
 	s.step("starting moto on %s (DynamoDB through a proxy that applies requests one at a time; Step Functions executions run, their Lambda tasks calling %s)…", addr, s.urls.API)
 	// The API listens already, so its port is known: moto's Step Functions
 	// engine sends Lambda tasks to the Invoke API there.
@@ -367,16 +431,9 @@ func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate
 	}
 	s.moto = m
 	s.urls.Moto = m.Endpoint
+	m.Proxy.Observe(s.recorder.observe)
 	cfg := s.AWSConfig()
-	ddb := dynamodb.NewFromConfig(cfg)
-	s.step("creating the tables (%d) and secrets (2) in moto…", len(tables))
-	for _, t := range tables {
-		name, err := createTable(ctx, ddb, t)
-		if err != nil {
-			return err
-		}
-		s.tables[t.LogicalID] = name
-	}
+	s.step("creating the secrets (2) in moto…")
 	sm := secretsmanager.NewFromConfig(cfg)
 	secrets := []struct {
 		name  string
@@ -404,65 +461,13 @@ func (s *Stack) startMoto(ctx context.Context, addr string, tables []samtemplate
 	return nil
 }
 
-// createTable creates t as the template declares it (keys, indexes, TTL)
-// and returns its name: the template's TableName, else the logical id.
-func createTable(ctx context.Context, ddb *dynamodb.Client, t samtemplate.Table) (string, error) {
-	name := orDefault(t.TableName, t.LogicalID)
-	in, err := testkit.TableInput(t, name)
-	if err != nil {
-		return "", err
-	}
-	if _, err := ddb.CreateTable(ctx, in); err != nil {
-		return "", fmt.Errorf("create table %s in moto: %w", name, err)
-	}
-	if t.TTLAttribute != "" {
-		_, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-			TableName:               aws.String(name),
-			TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
-		})
-		if err != nil {
-			return "", fmt.Errorf("turn on TTL for table %s in moto: %w", name, err)
-		}
-	}
-	return name, nil
-}
-
-// refs are the values the template's !Ref, !Sub and !GetAtt resolve to
-// locally: parameter defaults, the local table names and secret ARNs, the
-// sandbox as Ottu's host, and pseudo parameters.
-func (s *Stack) refs(tmpl *samtemplate.Template) map[string]string {
-	refs := maps.Clone(s.params)
-	refs["AWS::Region"] = localRegion
-	refs["AWS::AccountId"] = localAccountID
-	refs["AWS::Partition"] = "aws"
-	refs["AWS::URLSuffix"] = "amazonaws.com"
-	refs["AWS::StackName"] = "ottu-lambda-local"
-	for id, name := range s.tables {
-		refs[id] = name
-		refs[id+".Arn"] = "arn:aws:dynamodb:" + localRegion + ":" + localAccountID + ":table/" + name
-	}
-	for _, fn := range tmpl.Functions {
-		refs[fn.LogicalID] = fn.LogicalID
-		refs[fn.LogicalID+".Arn"] = functionARN(fn.LogicalID)
-	}
-	for _, api := range tmpl.HTTPAPIs {
-		refs[api] = "local"
-	}
-	refs[paramAPISecret] = s.secrets.API
-	refs[paramWebhookSecret] = s.secrets.Webhook
-	refs[paramBaseURL] = s.urls.Sandbox
-	return refs
-}
-
-// environment is a function process's environment: the template's
-// variables, then what Lambda itself sets, pointed at the local parts.
-// Nothing comes from the environment the stack runs in, so a developer's own
-// AWS credentials and profile never reach a function.
-func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, taskRoot string) ([]string, error) {
-	vars, err := fn.ResolveEnv(refs)
-	if err != nil {
-		return nil, fmt.Errorf("function %s: environment: %w", fn.LogicalID, err)
-	}
+// environment is a function process's environment: the variables the
+// created stack reports for it (lambda GetFunctionConfiguration), then what
+// Lambda itself sets (its physical name, its role's credentials), pointed
+// at the local parts. Nothing comes from the environment the stack runs in,
+// so a developer's own AWS credentials and profile never reach a function.
+func (s *Stack) environment(f deployedFunction, creds roleCredentials, taskRoot string) []string {
+	vars := maps.Clone(f.Env)
 	maps.Copy(vars, map[string]string{
 		"PATH":                            "/usr/local/bin:/usr/bin:/bin",
 		"LANG":                            "en_US.UTF-8",
@@ -472,24 +477,29 @@ func (s *Stack) environment(fn samtemplate.Function, refs map[string]string, tas
 		"_HANDLER":                        "bootstrap",
 		"AWS_REGION":                      localRegion,
 		"AWS_DEFAULT_REGION":              localRegion,
-		"AWS_ACCESS_KEY_ID":               "test",
-		"AWS_SECRET_ACCESS_KEY":           "test",
+		"AWS_ACCESS_KEY_ID":               creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":           creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN":               creds.SessionToken,
 		"AWS_CONFIG_FILE":                 os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE":     os.DevNull,
 		"AWS_ENDPOINT_URL":                s.urls.Moto,
-		"AWS_LAMBDA_FUNCTION_NAME":        fn.LogicalID,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(fn.MemorySize),
+		"AWS_LAMBDA_FUNCTION_NAME":        f.Name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(f.MemorySize),
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
-		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.LogicalID,
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.Name,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
-		"PUBLIC_BASE_URL":                 s.urls.API,
 	})
+	// The template leaves PublicBaseUrl empty (a function cannot name its
+	// own HTTP API); locally the API's URL is known.
+	if vars["PUBLIC_BASE_URL"] == "" {
+		vars["PUBLIC_BASE_URL"] = s.urls.API
+	}
 	maps.Copy(vars, s.functionEnv)
 	env := make([]string, 0, len(vars))
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
-	return env, nil
+	return env
 }
 
 // seedDemo creates the demo transactions in the sandbox, then runs the demo
@@ -602,8 +612,26 @@ func (s *Stack) Demo() []sandbox.Transaction { return slices.Clone(s.demo) }
 func (s *Stack) Sandbox() *sandbox.Server { return s.sandbox }
 
 // AWSConfig is an SDK configuration for the stack's moto, for tests that
-// look at what the functions stored.
-func (s *Stack) AWSConfig() aws.Config { return s.moto.AWSConfig() }
+// look at what the functions stored: once the stack is deployed it signs
+// as an IAM user allowed everything, so it works when moto enforces IAM.
+func (s *Stack) AWSConfig() aws.Config {
+	if s.admin != nil {
+		return *s.admin
+	}
+	return s.moto.AWSConfig()
+}
+
+// IAMEnforced tells whether moto refuses what a caller's policies do not
+// allow (Options.EnforceIAM).
+func (s *Stack) IAMEnforced() bool { return s.enforced }
+
+// Deployment is the CloudFormation stack the local stack created in moto.
+func (s *Stack) Deployment() *Deployment { return s.deployed }
+
+// Parameters are the template parameters the stack was created with
+// (samconfig.toml's local environment, the secrets, Options.Parameters);
+// the others took their defaults.
+func (s *Stack) Parameters() map[string]string { return maps.Clone(s.params) }
 
 // Invoke runs a function by logical id as the Invoke API would; a function
 // error comes back as a *FunctionError.
@@ -656,3 +684,23 @@ func (f functionSet) Has(name string) bool {
 // WebhookPath is the route of Ottu's callbacks and operation
 // notifications (template.yaml's WebhookFunction).
 const WebhookPath = "/webhooks/ottu"
+
+// namedFunctions finds a function by logical id (as sam local does) or by
+// the physical name the stack gave it (as Step Functions and AWS do).
+type namedFunctions struct {
+	set   functionSet
+	names map[string]string
+}
+
+func (n namedFunctions) resolve(name string) string {
+	if id, ok := n.names[name]; ok {
+		return id
+	}
+	return name
+}
+
+func (n namedFunctions) Invoke(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	return n.set.Invoke(ctx, n.resolve(name), payload)
+}
+
+func (n namedFunctions) Has(name string) bool { return n.set.Has(n.resolve(name)) }

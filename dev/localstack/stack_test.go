@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,9 +18,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
@@ -86,10 +92,20 @@ func TestStackResources(t *testing.T) {
 	s := sharedStack(t)
 	ctx := context.Background()
 
-	t.Run("the template's table is created in moto with its key and TTL", func(t *testing.T) {
+	t.Run("moto's CloudFormation lists the stack CREATE_COMPLETE", func(t *testing.T) {
+		out, err := cloudformation.NewFromConfig(s.AWSConfig()).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("ottu-lambda-local")})
+		if err != nil || len(out.Stacks) != 1 {
+			t.Fatalf("describe the stack ottu-lambda-local: %v %+v", err, out)
+		}
+		if st := out.Stacks[0].StackStatus; st != cftypes.StackStatusCreateComplete {
+			t.Fatalf("the stack is %s, want CREATE_COMPLETE", st)
+		}
+	})
+
+	t.Run("the template's table is created by the stack with its key and TTL", func(t *testing.T) {
 		name := s.Tables()["EchoTable"]
-		if name != "EchoTable" {
-			t.Fatalf("EchoTable is named %q, want its logical id", name)
+		if !strings.HasPrefix(name, "ottu-lambda-local-EchoTable-") || name != s.Deployment().PhysicalID("EchoTable") {
+			t.Fatalf("EchoTable is named %q, want the physical name CloudFormation gave it", name)
 		}
 		ddb := dynamodb.NewFromConfig(s.AWSConfig())
 		desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
@@ -165,21 +181,20 @@ func TestStackFunctionEnvironment(t *testing.T) {
 		t.Fatalf("status %d, env not JSON: %v", resp.StatusCode, err)
 	}
 	urls := s.URLs()
+	table := s.Tables()["EchoTable"]
 	want := map[string]string{
-		"ECHO_TABLE":                      "EchoTable",
-		"ECHO_TABLE_ARN":                  "arn:aws:dynamodb:us-east-1:123456789012:table/EchoTable",
+		"ECHO_TABLE":                      table,
+		"ECHO_TABLE_ARN":                  "arn:aws:dynamodb:us-east-1:123456789012:table/" + table,
 		"GREETING":                        "hello",
-		"REGION_AND_TABLE":                "us-east-1/EchoTable",
+		"REGION_AND_TABLE":                "us-east-1/" + table,
 		"OTTU_API_SECRET_ID":              s.Secrets().API,
 		"OTTU_WEBHOOK_SECRET_ID":          s.Secrets().Webhook,
-		"OTTU_BASE_URL":                   urls.Sandbox,
+		"OTTU_BASE_URL":                   "", // the template's default: the secret's base_url (the sandbox) is used
 		"AWS_ENDPOINT_URL":                urls.Moto,
 		"PUBLIC_BASE_URL":                 urls.API,
 		"AWS_REGION":                      "us-east-1",
 		"AWS_DEFAULT_REGION":              "us-east-1",
-		"AWS_ACCESS_KEY_ID":               "test",
-		"AWS_SECRET_ACCESS_KEY":           "test",
-		"AWS_LAMBDA_FUNCTION_NAME":        "EchoFunction",
+		"AWS_LAMBDA_FUNCTION_NAME":        s.Deployment().PhysicalID("EchoFunction"),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"_HANDLER":                        "bootstrap",
@@ -191,6 +206,21 @@ func TestStackFunctionEnvironment(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the credentials are the function's role's, from sts:AssumeRole", func(t *testing.T) {
+		if !strings.HasPrefix(env["AWS_ACCESS_KEY_ID"], "ASIA") || env["AWS_SECRET_ACCESS_KEY"] == "" || env["AWS_SESSION_TOKEN"] == "" {
+			t.Fatalf("AWS_ACCESS_KEY_ID %q, AWS_SESSION_TOKEN set %v: want temporary credentials of the role", env["AWS_ACCESS_KEY_ID"], env["AWS_SESSION_TOKEN"] != "")
+		}
+		id, err := sts.NewFromConfig(s.AWSConfig(), func(o *sts.Options) {
+			o.Credentials = credentials.NewStaticCredentialsProvider(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"])
+		}).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := s.Deployment().PhysicalID("EchoFunctionRole")
+		if !strings.Contains(aws.ToString(id.Arn), ":assumed-role/"+role+"/") {
+			t.Fatalf("the credentials are %s's, want the role %s the stack created", aws.ToString(id.Arn), role)
+		}
+	})
 	t.Run("the stack's own environment does not leak into functions", func(t *testing.T) {
 		if v, ok := env[hostOnlyVar]; ok {
 			t.Fatalf("%s = %q reached the function", hostOnlyVar, v)
@@ -256,6 +286,7 @@ func TestStartFailures(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = taken.Close() })
 	takenAddr := taken.Addr().String()
+	onlyPython := pathWith(t, "python3")
 
 	tests := []struct {
 		name   string
@@ -266,7 +297,8 @@ func TestStartFailures(t *testing.T) {
 		{"a taken sandbox port names SANDBOX_ADDR", func(o *Options) { o.SandboxAddr = takenAddr }, []string{"SANDBOX_ADDR", takenAddr}},
 		{"a taken moto port names MOTO_ADDR", func(o *Options) { o.MotoAddr = takenAddr }, []string{"MOTO_ADDR", takenAddr}},
 		{"a missing template is named", func(o *Options) { o.Template = "testdata/no-such-template.yaml" }, []string{"no-such-template.yaml"}},
-		{"a missing moto_server says how to install it", func(o *Options) { t.Setenv("PATH", t.TempDir()) }, []string{"moto_server", "pip install"}},
+		{"a missing python3 says what translates the template", func(o *Options) { t.Setenv("PATH", t.TempDir()) }, []string{"python3", "aws-sam-translator"}},
+		{"a missing moto_server says how to install it", func(o *Options) { t.Setenv("PATH", onlyPython) }, []string{"moto_server", "pip install"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,6 +316,29 @@ func TestStartFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pathWith is a PATH holding only the named commands of this one.
+func pathWith(t *testing.T, commands ...string) string {
+	dir := t.TempDir()
+	for _, c := range commands {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			t.Fatalf("%s is needed for this test: %v", c, err)
+		}
+		// A pyenv shim is a bash script: link the interpreter it runs.
+		if c == "python3" {
+			out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output()
+			if err != nil {
+				t.Fatalf("ask python3 where it is: %v", err)
+			}
+			p = strings.TrimSpace(string(out))
+		}
+		if err := os.Symlink(p, filepath.Join(dir, c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func TestStackClose(t *testing.T) {

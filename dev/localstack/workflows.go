@@ -5,125 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
 	"github.com/ottuops/ottu-lambda/dev/sandbox"
 )
-
-// LocalParameters are the template parameters the local stack sets itself
-// (Options.Parameters overrides them): the refund workflow's waits, short
-// enough to watch, and a threshold the demo transactions can exceed. They
-// reach the definition through the same DefinitionSubstitutions as in AWS.
-var LocalParameters = map[string]string{
-	"RefundApprovalThresholds":     "KWD=50.000",
-	"RefundApprovalTimeoutSeconds": "900",
-	"QueuedRefundPollSeconds":      "2",
-	"QueuedRefundPollRounds":       "10",
-	// A queued refund's notification comes seconds after it settles.
-	"QueuedRefundNotificationSeconds": "10",
-	"RefundRetryWaitSeconds":          "2",
-	"RefundMaxWaitRounds":             "10",
-}
-
-// stateMachineRole is the role every local state machine is created with;
-// moto checks no permission.
-const stateMachineRole = "arn:aws:iam::" + localAccountID + ":role/ottu-lambda-local-state-machine"
 
 // StateMachine is a state machine the stack created in moto.
 type StateMachine struct {
 	LogicalID string
 	Name      string
 	ARN       string
-}
-
-// parameters are the template's parameter defaults, then the local
-// stack's own values, then the caller's; an override of a parameter the
-// template does not declare is an error (a typo would otherwise be
-// silently ignored).
-func parameters(tmpl *samtemplate.Template, overrides map[string]string) (map[string]string, error) {
-	params := tmpl.ParameterDefaults()
-	for k, v := range LocalParameters {
-		if _, ok := tmpl.Parameters[k]; ok {
-			params[k] = v
-		}
-	}
-	var unknown []string
-	for _, k := range slices.Sorted(maps.Keys(overrides)) {
-		if _, ok := tmpl.Parameters[k]; !ok {
-			unknown = append(unknown, k)
-			continue
-		}
-		params[k] = overrides[k]
-	}
-	if len(unknown) > 0 {
-		return nil, fmt.Errorf("Options.Parameters names %v, which the template does not declare", unknown)
-	}
-	return params, nil
-}
-
-// createStateMachines creates each of the template's state machines in
-// moto from its definition file, filled in with the same
-// DefinitionSubstitutions SAM uses, so moto's CreateStateMachine parses
-// the definition that deploys. It adds each one's Ref, Arn and Name to refs.
-func (s *Stack) createStateMachines(ctx context.Context, dir string, tmpl *samtemplate.Template, refs map[string]string) error {
-	if len(tmpl.StateMachines) == 0 {
-		return nil
-	}
-	s.step("creating the state machines (%d) in moto…", len(tmpl.StateMachines))
-	client := sfn.NewFromConfig(s.AWSConfig())
-	for _, sm := range tmpl.StateMachines {
-		def, err := Definition(dir, sm, refs)
-		if err != nil {
-			return err
-		}
-		name, err := sm.ResolveName(refs)
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			name = "ottu-lambda-local-" + sm.LogicalID
-		}
-		out, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(string(def)), RoleArn: aws.String(stateMachineRole)})
-		if err != nil {
-			return fmt.Errorf("create state machine %s in moto (its definition %s does not parse?): %w", sm.LogicalID, sm.DefinitionURI, err)
-		}
-		arn := aws.ToString(out.StateMachineArn)
-		refs[sm.LogicalID], refs[sm.LogicalID+".Arn"], refs[sm.LogicalID+".Name"] = arn, arn, name
-		s.stateMachines = append(s.stateMachines, StateMachine{LogicalID: sm.LogicalID, Name: name, ARN: arn})
-	}
-	return nil
-}
-
-// Definition reads a state machine's definition file (relative to dir, the
-// template's directory) and fills in its DefinitionSubstitutions resolved
-// with refs, as CloudFormation does.
-func Definition(dir string, sm samtemplate.StateMachine, refs map[string]string) ([]byte, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sm.DefinitionURI)))
-	if err != nil {
-		return nil, fmt.Errorf("state machine %s: read its definition: %w", sm.LogicalID, err)
-	}
-	values, err := sm.ResolveSubstitutions(refs)
-	if err != nil {
-		return nil, err
-	}
-	def, err := samtemplate.Substitute(raw, values)
-	if err != nil {
-		return nil, fmt.Errorf("state machine %s (%s): %w", sm.LogicalID, sm.DefinitionURI, err)
-	}
-	if !json.Valid(def) {
-		return nil, fmt.Errorf("state machine %s: %s is not JSON once its placeholders are filled in", sm.LogicalID, sm.DefinitionURI)
-	}
-	return def, nil
 }
 
 // StateMachines lists the state machines the stack created in moto.

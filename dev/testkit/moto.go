@@ -47,9 +47,14 @@ type Moto struct {
 	patchDir string
 }
 
-// sitecustomize works around getmoto/moto#10077 (moto 5.2.1): without it
-// every StartExecution after the first fails with a 500. moto_server loads
-// it at start from its PYTHONPATH; see the file for what it changes.
+// sitecustomize works around moto 5.2.1's bugs the local stack meets:
+// getmoto/moto#10077 (every StartExecution after the first fails with a
+// 500), and in its CloudFormation, IAM enforcement and Lambda what the
+// deployed template needs (role policies stored as dicts, resource-named
+// statements never matching, numbers in function environments, state
+// machines without their DefinitionSubstitutions, in the backend that does
+// not execute). moto_server loads it at start from its PYTHONPATH; see the
+// file for what it changes.
 //
 //go:embed motopatch/sitecustomize.py
 var sitecustomize []byte

@@ -2,71 +2,48 @@ package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
+	"gopkg.in/yaml.v3"
 )
 
 // tableActiveTimeout bounds the wait for a new table to become ACTIVE: AWS
 // needs seconds, moto none.
 const tableActiveTimeout = 5 * time.Minute
 
-// TableInput is the CreateTableInput of t, named name: the keys, indexes
-// and billing template.yaml declares. The one translation of the
-// template's tables, for the local stack and for every test.
-func TableInput(t samtemplate.Table, name string) (*dynamodb.CreateTableInput, error) {
-	if t.HashKey == "" {
-		return nil, fmt.Errorf("table %s has no hash key in the template", t.LogicalID)
-	}
-	// Every key attribute of the table and its indexes, declared once.
-	attrs := map[string]types.ScalarAttributeType{}
-	keys := func(hash, hashType, rng, rngType string) []types.KeySchemaElement {
-		attrs[hash] = types.ScalarAttributeType(orDefault(hashType, "S"))
-		ks := []types.KeySchemaElement{{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash}}
-		if rng != "" {
-			attrs[rng] = types.ScalarAttributeType(orDefault(rngType, "S"))
-			ks = append(ks, types.KeySchemaElement{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange})
-		}
-		return ks
-	}
+// cfnTable is the part of an AWS::DynamoDB::Table's properties a table is
+// created from: CloudFormation's names are CreateTable's.
+type cfnTable struct {
+	BillingMode          string                         `json:"BillingMode"`
+	AttributeDefinitions []types.AttributeDefinition    `json:"AttributeDefinitions"`
+	KeySchema            []types.KeySchemaElement       `json:"KeySchema"`
+	GSIs                 []types.GlobalSecondaryIndex   `json:"GlobalSecondaryIndexes"`
+	TTL                  *types.TimeToLiveSpecification `json:"TimeToLiveSpecification"`
+	Throughput           *types.ProvisionedThroughput   `json:"ProvisionedThroughput"`
+}
+
+// tableInput is the CreateTableInput of t, named name.
+func tableInput(t cfnTable, name string) *dynamodb.CreateTableInput {
 	in := &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		KeySchema: keys(t.HashKey, t.HashKeyType, t.RangeKey, t.RangeKeyType),
+		TableName:              aws.String(name),
+		AttributeDefinitions:   t.AttributeDefinitions,
+		KeySchema:              t.KeySchema,
+		GlobalSecondaryIndexes: t.GSIs,
+		BillingMode:            types.BillingModePayPerRequest,
 	}
-	provisioned := t.BillingMode != string(types.BillingModePayPerRequest)
-	throughput := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
-	if provisioned {
-		in.BillingMode = types.BillingModeProvisioned
-		in.ProvisionedThroughput = throughput
-	} else {
-		in.BillingMode = types.BillingModePayPerRequest
+	if t.BillingMode == string(types.BillingModeProvisioned) {
+		in.BillingMode, in.ProvisionedThroughput = types.BillingModeProvisioned, t.Throughput
 	}
-	for _, gsi := range t.GSIs {
-		idx := types.GlobalSecondaryIndex{
-			IndexName:  aws.String(gsi.Name),
-			KeySchema:  keys(gsi.HashKey, gsi.HashKeyType, gsi.RangeKey, gsi.RangeKeyType),
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(orDefault(gsi.ProjectionType, "ALL"))},
-		}
-		if provisioned {
-			idx.ProvisionedThroughput = throughput
-		}
-		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, idx)
-	}
-	for _, n := range slices.Sorted(maps.Keys(attrs)) {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: attrs[n]})
-	}
-	return in, nil
+	return in
 }
 
 // CreateTable makes template.yaml's table logicalID (TrackingKeysTable,
@@ -81,11 +58,7 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, logicalID, name s
 	if err != nil {
 		return err
 	}
-	in, err := TableInput(t, name)
-	if err != nil {
-		return err
-	}
-	_, err = client.CreateTable(ctx, in)
+	_, err = client.CreateTable(ctx, tableInput(t, name))
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %q: %w", name, err)
@@ -97,10 +70,10 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, logicalID, name s
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveTimeout); err != nil {
 		return fmt.Errorf("wait for table %q to become active: %w", name, err)
 	}
-	if t.TTLAttribute == "" {
+	if t.TTL == nil || !aws.ToBool(t.TTL.Enabled) {
 		return nil
 	}
-	return EnableTTL(ctx, client, name, t.TTLAttribute)
+	return EnableTTL(ctx, client, name, aws.ToString(t.TTL.AttributeName))
 }
 
 // EnableTTL turns TTL on for attr unless it already is; DynamoDB refuses
@@ -130,31 +103,56 @@ func EnableTTL(ctx context.Context, client *dynamodb.Client, table, attr string)
 }
 
 var (
-	templateOnce sync.Once
-	templateRead *samtemplate.Template
-	templateErr  error
+	templateOnce   sync.Once
+	templateTables map[string]json.RawMessage
+	templateErr    error
 )
 
 // templateTable is the table logicalID of the repository's template.yaml,
-// read once per test binary.
-func templateTable(logicalID string) (samtemplate.Table, error) {
+// read once per test binary. Its properties are plain values in the
+// template (no intrinsic functions), so they are read as written.
+func templateTable(logicalID string) (cfnTable, error) {
 	templateOnce.Do(func() {
 		root, err := RepoRoot()
 		if err != nil {
 			templateErr = err
 			return
 		}
-		templateRead, templateErr = samtemplate.Load(filepath.Join(root, "template.yaml"))
-	})
-	if templateErr != nil {
-		return samtemplate.Table{}, templateErr
-	}
-	for _, t := range templateRead.Tables {
-		if t.LogicalID == logicalID {
-			return t, nil
+		raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+		if err != nil {
+			templateErr = err
+			return
 		}
+		var doc struct {
+			Resources map[string]struct {
+				Type       string         `yaml:"Type"`
+				Properties map[string]any `yaml:"Properties"`
+			} `yaml:"Resources"`
+		}
+		if templateErr = yaml.Unmarshal(raw, &doc); templateErr != nil {
+			return
+		}
+		templateTables = map[string]json.RawMessage{}
+		for id, r := range doc.Resources {
+			if r.Type == "AWS::DynamoDB::Table" {
+				if templateTables[id], templateErr = json.Marshal(r.Properties); templateErr != nil {
+					return
+				}
+			}
+		}
+	})
+	var t cfnTable
+	if templateErr != nil {
+		return t, fmt.Errorf("read template.yaml: %w", templateErr)
 	}
-	return samtemplate.Table{}, fmt.Errorf("template.yaml has no table %s", logicalID)
+	raw, ok := templateTables[logicalID]
+	if !ok {
+		return t, fmt.Errorf("template.yaml has no table %s", logicalID)
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return t, fmt.Errorf("template.yaml's %s: %w", logicalID, err)
+	}
+	return t, nil
 }
 
 // RepoRoot is the repository's root: the nearest folder above the working
@@ -174,11 +172,4 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

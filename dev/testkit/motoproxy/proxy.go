@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,6 +41,19 @@ type Proxy struct {
 	// pauseGen tells a pause's timer whether a later Pause or Resume has
 	// replaced it.
 	pauseGen uint64
+	// observe, when set, sees every request before it is forwarded.
+	observe atomic.Pointer[func(*http.Request)]
+}
+
+// Observe has fn see every request before it goes to moto (the local
+// stack records the functions' AWS calls with it). fn may read the body if
+// it puts an equal one back. A nil fn stops observing.
+func (p *Proxy) Observe(fn func(*http.Request)) {
+	if fn == nil {
+		p.observe.Store(nil)
+		return
+	}
+	p.observe.Store(&fn)
 }
 
 // New returns a proxy to the moto server at target, such as
@@ -83,6 +97,9 @@ func proxyError(w http.ResponseWriter, r *http.Request, err error) {
 // request is in flight, anything else at once; either only after a pause.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if fn := p.observe.Load(); fn != nil {
+		(*fn)(r)
+	}
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), dynamoDBTargetPrefix) {
 		select {
 		case p.dynamo <- struct{}{}:

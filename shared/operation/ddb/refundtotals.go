@@ -179,23 +179,3 @@ func decodeTotal(item map[string]types.AttributeValue) (operation.RefundTotal, e
 	}
 	return t, nil
 }
-
-// RefundTotalsTableInput is the table as template.yaml's RefundTotalsTable
-// declares it: on-demand, hash key transaction (S), no TTL.
-func RefundTotalsTableInput(table string) *dynamodb.CreateTableInput {
-	return &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrTransaction), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrTransaction), KeyType: types.KeyTypeHash}},
-	}
-}
-
-// CreateRefundTotalsTable makes the table for tests (template.yaml owns it
-// in AWS, and the local stack builds it from there).
-func CreateRefundTotalsTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	if _, err := client.CreateTable(ctx, RefundTotalsTableInput(table)); err != nil {
-		return fmt.Errorf("create the refunded-totals table: %w", err)
-	}
-	return dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, time.Minute)
-}

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"reflect"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/shopspring/decimal"
 
-	"github.com/ottuops/ottu-lambda/dev/samtemplate"
 	"github.com/ottuops/ottu-lambda/dev/testkit"
 	"github.com/ottuops/ottu-lambda/shared/operation"
 )
@@ -22,7 +18,7 @@ func newRefundTotals(t *testing.T) *RefundTotals {
 	t.Helper()
 	client := dynamodb.NewFromConfig(testkit.SharedMoto(t).AWSConfig())
 	table := testkit.UniqueName("refund-totals")
-	if err := CreateRefundTotalsTable(context.Background(), client, table); err != nil {
+	if err := testkit.CreateTable(context.Background(), client, "RefundTotalsTable", table); err != nil {
 		t.Fatal(err)
 	}
 	return NewRefundTotals(client, table)
@@ -139,31 +135,4 @@ func TestRefundTotals(t *testing.T) {
 		}
 		mustTotal(t, "t-race", "50")
 	})
-}
-
-// TestRefundTotalsTableMatchesTemplate holds RefundTotalsTableInput (what
-// the tests run on) and template.yaml's RefundTotalsTable (what is
-// deployed, and what the local stack builds) to the same key, with no TTL:
-// a total must outlive every refund of its payment.
-func TestRefundTotalsTableMatchesTemplate(t *testing.T) {
-	tpl, err := samtemplate.Load(filepath.Join("..", "..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := RefundTotalsTableInput("x")
-	want := samtemplate.Table{
-		LogicalID: "RefundTotalsTable",
-		HashKey:   aws.ToString(in.KeySchema[0].AttributeName), HashKeyType: string(in.AttributeDefinitions[0].AttributeType),
-		BillingMode: string(in.BillingMode), PointInTimeRecovery: true, ServerSideEncryption: true,
-		DeletionPolicyRetain: true, UpdateReplacePolicyRetain: true,
-	}
-	for _, got := range tpl.Tables {
-		if got.LogicalID == want.LogicalID {
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("template.yaml %+v\nCreateTable   %+v", got, want)
-			}
-			return
-		}
-	}
-	t.Fatal("template.yaml has no RefundTotalsTable")
 }
