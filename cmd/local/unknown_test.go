@@ -158,6 +158,20 @@ func TestNothingLeftUnknown(t *testing.T) {
 			t.Errorf("our own refund shows %v, want external false", ours)
 		}
 	})
+
+	// dev/apispec's unusedGrants counts on this test for the webhook's and
+	// the reconciler's grants.
+	t.Run("the webhook and the reconciler made the calls their grants are for", func(t *testing.T) {
+		for _, c := range []struct{ function, action string }{
+			{"WebhookFunction", "dynamodb:PutItem"}, {"WebhookFunction", "dynamodb:Query"},
+			{"ReconcileFunction", "dynamodb:Query"}, {"ReconcileFunction", "dynamodb:UpdateItem"},
+			{"ReconcileFunction", "secretsmanager:GetSecretValue"},
+		} {
+			if !stack.Called(c.function, c.action) {
+				t.Errorf("%s never called %s", c.function, c.action)
+			}
+		}
+	})
 }
 
 // timelineOperations waits until the transaction's history shows want

@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -408,9 +409,13 @@ func (p *pool) spawnLocked() error {
 	return nil
 }
 
-// freeLoopbackAddrs picks n free loopback ports. RIE binds them a few
-// milliseconds later; in the rare case another program took one meanwhile,
-// RIE exits and the invocation waiting for it fails with the reason.
+// freeLoopbackAddrs picks n free ports on a loopback address of their own.
+// RIE binds them a few milliseconds later, after they were closed here; a
+// port on 127.0.0.1 could meanwhile be handed to another process starting
+// at the same moment (another function's RIE), which would then answer this
+// function's invocations. So each process gets a random address of
+// 127.0.0.0/8 (Linux routes the whole block to loopback): two processes
+// would need the same address and the same port to collide.
 func freeLoopbackAddrs(n int) ([]string, error) {
 	lns := make([]net.Listener, 0, n)
 	defer func() {
@@ -418,9 +423,10 @@ func freeLoopbackAddrs(n int) ([]string, error) {
 			_ = ln.Close()
 		}
 	}()
+	host := fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), rand.IntN(256), 1+rand.IntN(254)) //nolint:gosec // G404: an address, not a secret
 	addrs := make([]string, 0, n)
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, err
 		}
