@@ -50,7 +50,7 @@ func TestNothingLeftUnknown(t *testing.T) {
 	workflowEnd := func(t *testing.T, session, id string, within time.Duration) (map[string]any, time.Duration) {
 		t.Helper()
 		start := time.Now()
-		a := walkDo(ctx, t, http.MethodPost, api+"/refund-workflows", fmt.Sprintf(`{"session_id":%q,"amount":"2.000","refund_id":%q}`, session, id))
+		a := walkDo(ctx, t, http.MethodPost, api+"/refund-workflows", fmt.Sprintf(`{"session_id":%q,"amount":"2.000","currency_code":"KWD","refund_id":%q}`, session, id))
 		if a.status != http.StatusAccepted {
 			t.Fatalf("start: %d %s", a.status, a.raw)
 		}
@@ -91,7 +91,7 @@ func TestNothingLeftUnknown(t *testing.T) {
 	t.Run("a record left unknown by a cut connection on a transaction older than 10 minutes is settled by the reconciler", func(t *testing.T) {
 		create(t, "u-cut", 15)
 		fault(t, `{"kind":"drop_after_commit","operation":"refund"}`)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/operations/refund", jsonBody(`{"session_id":"u-cut","amount":"3.000"}`))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/operations/refund", jsonBody(`{"session_id":"u-cut","amount":"3.000","currency_code":"KWD"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Tracking-Key", "u-cut-1")
 		resp, err := http.DefaultClient.Do(req)
@@ -126,7 +126,7 @@ func TestNothingLeftUnknown(t *testing.T) {
 				t.Fatalf("external operation: %d %s", a.status, a.raw)
 			}
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/operations/refund", jsonBody(`{"session_id":"u-outside","amount":"2.000"}`))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api+"/operations/refund", jsonBody(`{"session_id":"u-outside","amount":"2.000","currency_code":"KWD"}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Tracking-Key", "u-outside-ours-1")
 		resp, err := http.DefaultClient.Do(req)
