@@ -83,7 +83,7 @@ func TestFunctionsLinkNothingLaptopOnly(t *testing.T) {
 var adapters = []string{
 	"shared/ottu", "shared/ottu/ottuclient", "shared/secrets",
 	"shared/platform/apigw", "shared/platform/boot", "shared/platform/config",
-	"shared/platform/dynamo", "shared/platform/obs", "shared/platform/baseurl",
+	"shared/platform/dynamo", "shared/platform/obs", "shared/platform/baseurl", "shared/platform/sfntask",
 }
 
 // adapterFolders are the names of a capability's adapter folders.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ottuops/ottu-lambda/shared/platform/sfntask"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -119,12 +120,7 @@ func taskError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var (
-		timedOut *types.TaskTimedOut
-		missing  *types.TaskDoesNotExist
-		invalid  *types.InvalidToken
-	)
-	if errors.As(err, &timedOut) || errors.As(err, &missing) || errors.As(err, &invalid) {
+	if _, gone := sfntask.Gone(err); gone {
 		return fmt.Errorf("%s: %w", what, refundflow.ErrTaskGone)
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ottuops/ottu-lambda/shared/platform/sfntask"
 	"github.com/ottuops/ottu-lambda/shared/webhook"
 )
 
@@ -58,18 +59,8 @@ func taskError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var (
-		timedOut *types.TaskTimedOut
-		missing  *types.TaskDoesNotExist
-		invalid  *types.InvalidToken
-	)
-	switch {
-	case errors.As(err, &timedOut):
-		return fmt.Errorf("%w (TaskTimedOut)", webhook.ErrTaskGone)
-	case errors.As(err, &missing):
-		return fmt.Errorf("%w (TaskDoesNotExist)", webhook.ErrTaskGone)
-	case errors.As(err, &invalid):
-		return fmt.Errorf("%w (InvalidToken)", webhook.ErrTaskGone)
+	if name, gone := sfntask.Gone(err); gone {
+		return fmt.Errorf("%w (%s)", webhook.ErrTaskGone, name)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
