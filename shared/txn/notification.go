@@ -171,3 +171,25 @@ func (op *Operation) Explain(origins map[string]bool) {
 	ext := !ours
 	op.External = &ext
 }
+
+// CountsAsRefund reports whether a notification's operation is counted in
+// its payment's refunded total: every one but those whose (unsigned)
+// operation says capture, void or cancel. Its operation may be null, and
+// counting a non-refund is too much, never too little.
+func (op Operation) CountsAsRefund() bool {
+	switch strings.ToLower(op.Operation) {
+	case "capture", "void", "cancel":
+		return false
+	}
+	return op.Result == "success"
+}
+
+// ChildOrDigest is the id a notification's refund is counted under: its
+// child's reference_number, or, without one, the digest of the delivery
+// (a refund of ours then counts twice: too much, never too little).
+func ChildOrDigest(e Entry, op Operation) string {
+	if op.ChildReferenceNumber != "" {
+		return op.ChildReferenceNumber
+	}
+	return "digest:" + e.Digest
+}

@@ -179,3 +179,47 @@ func decodeTotal(item map[string]types.AttributeValue) (operation.RefundTotal, e
 	}
 	return t, nil
 }
+
+// Move re-files from's reservation as to in one conditional write: to
+// takes from's amount and the total stays when to is not reserved yet;
+// when it is (its notification counted it first), from is dropped and the
+// total goes down by from's amount. A write that loses a race is read and
+// tried again, a few times.
+func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) error {
+	if from == to {
+		return nil
+	}
+	for range 3 {
+		item, err := dynamo.ReadItem(ctx, s.client, s.table, totalKey(transaction))
+		if err != nil {
+			return fmt.Errorf("read the refunded total: %w", err)
+		}
+		res, ok := item[reservationPrefix+from].(*types.AttributeValueMemberN)
+		if !ok {
+			return nil // nothing reserved under from (moved or released meanwhile)
+		}
+		names := map[string]string{"#from": reservationPrefix + from, "#to": reservationPrefix + to, "#upd": attrTotalUpdated}
+		values := map[string]types.AttributeValue{":amt": &types.AttributeValueMemberN{Value: res.Value}, ":now": dynamo.UnixMillis(s.now())}
+		update, cond := "SET #to = :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_not_exists(#to)"
+		if item[reservationPrefix+to] != nil {
+			names["#total"] = attrTotal
+			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_exists(#to)"
+		}
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       totalKey(transaction),
+			UpdateExpression:          aws.String(update),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		if dynamo.IsConditionFailed(err) {
+			continue // changed meanwhile: read again
+		}
+		if err != nil {
+			return fmt.Errorf("move the refund's reservation: %w", err)
+		}
+		return nil
+	}
+	return errors.New("move the refund's reservation: the total kept changing; both reservations stay counted")
+}
