@@ -47,4 +47,3 @@ func (s *Service) countNotified(ctx context.Context, e txn.Entry, op txn.Operati
 		operation.CountRefund(ctx, s.Totals, session, e, op, s.storeTimeout())
 	}
 }
-
