@@ -226,7 +226,7 @@ func (l *RefundLimits) reserve(ctx context.Context, req Request) (*Reservation, 
 	total, err := l.Totals.Reserve(ctx, r)
 	switch {
 	case errors.Is(err, ErrOverLimit):
-		return nil, approvalRequired(fmt.Sprintf("%s %s was already refunded or reserved on session_id %q through this stack, so %s more would take it above the approval threshold %s %s.",
+		return nil, approvalRequired(fmt.Sprintf("%s %s was already refunded or reserved on session_id %q (refunds made outside this stack that Ottu notified included), so %s more would take it above the approval threshold %s %s.",
 			amount.Format(total.Amount), r.Currency, req.SessionID, amount.Format(r.Amount), amount.Format(*r.Limit), r.Currency))
 	case errors.Is(err, ErrCurrencyMismatch):
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "currency_code",
