@@ -54,8 +54,8 @@ type RefundTotals interface {
 	Total(ctx context.Context, transaction string) (RefundTotal, error)
 	// Move re-files the reservation under from as to, atomically, leaving
 	// the total as it is; when to is reserved already (its notification
-	// came first), from's reservation is dropped and the total goes down
-	// by from's amount. Nothing reserved under from does nothing.
+	// came first), the larger of the two stays under to and the total goes
+	// down by the smaller. Nothing reserved under from does nothing.
 	Move(ctx context.Context, transaction, from, to string) error
 }
 

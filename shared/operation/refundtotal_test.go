@@ -85,8 +85,9 @@ func (m *memTotals) Move(_ context.Context, txn, from, to string) error {
 		return nil
 	}
 	delete(t.reserved, from)
-	if _, dup := t.reserved[to]; dup {
-		t.total = t.total.Sub(a)
+	if had, dup := t.reserved[to]; dup {
+		t.total = t.total.Sub(decimal.Min(a, had))
+		t.reserved[to] = decimal.Max(a, had)
 		return nil
 	}
 	t.reserved[to] = a

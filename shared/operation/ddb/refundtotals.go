@@ -182,8 +182,8 @@ func decodeTotal(item map[string]types.AttributeValue) (operation.RefundTotal, e
 
 // Move re-files from's reservation as to in one conditional write: to
 // takes from's amount and the total stays when to is not reserved yet;
-// when it is (its notification counted it first), from is dropped and the
-// total goes down by from's amount. A write that loses a race is read and
+// when it is (its notification counted it first), the larger of the two
+// stays under to and the total goes down by the smaller. A write that loses a race is read and
 // tried again, a few times.
 func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) error {
 	if from == to {
@@ -201,9 +201,19 @@ func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) e
 		names := map[string]string{"#from": reservationPrefix + from, "#to": reservationPrefix + to, "#upd": attrTotalUpdated}
 		values := map[string]types.AttributeValue{":amt": &types.AttributeValueMemberN{Value: res.Value}, ":now": dynamo.UnixMillis(s.now())}
 		update, cond := "SET #to = :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_not_exists(#to)"
-		if item[reservationPrefix+to] != nil {
+		if had, ok := item[reservationPrefix+to].(*types.AttributeValueMemberN); ok {
+			// Counted twice: keep the larger of the two, drop the other.
+			mine, err1 := decimal.NewFromString(res.Value)
+			theirs, err2 := decimal.NewFromString(had.Value)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("move the refund's reservation: a reservation is not a number (%v, %v); both stay counted", err1, err2)
+			}
 			names["#total"] = attrTotal
-			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_exists(#to)"
+			values[":to"] = had
+			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND #to = :to"
+			if mine.GreaterThan(theirs) {
+				update = "SET #total = #total - :to, #to = :amt, #upd = :now REMOVE #from"
+			}
 		}
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),
