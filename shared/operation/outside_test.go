@@ -3,6 +3,7 @@ package operation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -99,7 +100,7 @@ func TestCountChildRefundRefusesWhatNamesNothing(t *testing.T) {
 		{name: "a notification with an amount that is no number is not counted", in: ChildRefund{SessionID: "s", ChildReference: "c", Amount: "1,5"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := CountChildRefund(context.Background(), &memTotals{}, c.in); err != ErrNotCounted {
+			if _, err := CountChildRefund(context.Background(), &memTotals{}, c.in); !errors.Is(err, ErrNotCounted) {
 				t.Fatalf("error %v, want ErrNotCounted", err)
 			}
 		})

@@ -159,9 +159,9 @@ func Origins(history []Entry) map[string]bool {
 // Explain marks op external when Ottu's stored answers list its child
 // without a Tracking-Key (made outside this stack: Ottu's dashboard, the
 // gateway's, or another API client), not external when they list it with
-// one, and leaves External nil while no stored answer lists it. This is
-// the hook for a transaction's refunded total: the external refunds are
-// the notifications with External true (their signed amounts).
+// one, and leaves External nil while no stored answer lists it. It is for
+// display: the refunded total counts every refund notification, ours and
+// external alike, once per child (operation.CountRefund).
 func (op *Operation) Explain(origins map[string]bool) {
 	ours, known := origins[op.ChildReferenceNumber]
 	if !known || op.ChildReferenceNumber == "" {

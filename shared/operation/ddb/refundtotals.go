@@ -206,7 +206,7 @@ func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) e
 			mine, err1 := decimal.NewFromString(res.Value)
 			theirs, err2 := decimal.NewFromString(had.Value)
 			if err1 != nil || err2 != nil {
-				return fmt.Errorf("move the refund's reservation: a reservation is not a number (%v, %v); both stay counted", err1, err2)
+				return fmt.Errorf("move the refund's reservation: a reservation is not a number ; both stay counted: %w", errors.Join(err1, err2))
 			}
 			names["#total"] = attrTotal
 			values[":to"] = had
