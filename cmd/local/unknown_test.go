@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ import (
 // a queued refund settles through Ottu's operation notification, a
 // rejected one through the inquiry fallback, an unknown outcome through
 // the reconciler, and a refund made outside the stack shows on the
-// transaction's timeline with its source.
+// transaction's timeline with its source and counts in its refunded total.
 func TestNothingLeftUnknown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -119,7 +120,7 @@ func TestNothingLeftUnknown(t *testing.T) {
 			t.Errorf("%d inquiries of the transaction, want the reconciler's one", n)
 		}
 	})
-	t.Run("a refund made outside the stack appears on the timeline with its source, marked external", func(t *testing.T) {
+	t.Run("a refund made outside the stack appears on the timeline with its source, marked external, and counts toward the refunded total", func(t *testing.T) {
 		create(t, "u-outside", 15)
 		for _, body := range []string{`{"operation":"refund","amount":"1.000","source":"pg"}`, `{"operation":"refund","amount":"1.500","source":"input"}`} {
 			if a := walkDo(ctx, t, http.MethodPost, sb+"/sandbox/transactions/u-outside/external-operations", body); a.status != http.StatusCreated {
@@ -157,6 +158,29 @@ func TestNothingLeftUnknown(t *testing.T) {
 		if ours == nil || ours["external"] != false {
 			t.Errorf("our own refund shows %v, want external false", ours)
 		}
+
+		// The outside refunds (1.000 + 1.500) count in the transaction's
+		// refunded total beside ours (2.000, counted once though both its
+		// answer and its notification name it): 46.000 fits the local
+		// threshold (KWD 50.000) alone, and with ours only (48.000), but
+		// not with the outside ones (50.500). A notification's counting may
+		// end a moment after it shows on the timeline, so a refusal for
+		// another reason is tried again, each time under a new key (the
+		// sandbox refuses 46.000 of a 10.000 payment anyway).
+		deadline := time.Now().Add(10 * time.Second)
+		for i := 1; ; i++ {
+			a := walkDoKey(ctx, t, api+"/operations/refund", fmt.Sprintf("u-outside-over-%d", i), `{"session_id":"u-outside","amount":"46.000","currency_code":"KWD"}`)
+			if a.status == http.StatusForbidden && a.body["code"] == "approval_required" {
+				if detail, _ := a.body["detail"].(string); !strings.HasPrefix(detail, "4.5 KWD was already refunded") {
+					t.Errorf("the refusal says %q, want the total of 4.5 KWD (outside 2.500, ours 2.000 once)", detail)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a refund above the threshold with the outside refunds counted answered %d %s, want 403 approval_required", a.status, a.raw)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
 	})
 
 	// dev/apispec's unusedGrants counts on this test for the webhook's and
@@ -166,6 +190,7 @@ func TestNothingLeftUnknown(t *testing.T) {
 			{"WebhookFunction", "dynamodb:PutItem"}, {"WebhookFunction", "dynamodb:Query"},
 			{"ReconcileFunction", "dynamodb:Query"}, {"ReconcileFunction", "dynamodb:UpdateItem"},
 			{"ReconcileFunction", "secretsmanager:GetSecretValue"},
+			{"WebhookFunction", "dynamodb:UpdateItem"}, {"InquiryFunction", "dynamodb:UpdateItem"},
 		} {
 			if !stack.Called(c.function, c.action) {
 				t.Errorf("%s never called %s", c.function, c.action)
@@ -200,3 +225,23 @@ func timelineOperations(ctx context.Context, t *testing.T, stack *localstack.Sta
 }
 
 func jsonBody(s string) *strings.Reader { return strings.NewReader(s) }
+
+// walkDoKey posts body to url with a Tracking-Key.
+func walkDoKey(ctx context.Context, t *testing.T, url, key, body string) walkAnswer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Tracking-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	a := walkAnswer{status: resp.StatusCode, header: resp.Header, raw: string(b)}
+	_ = json.Unmarshal(b, &a.body)
+	return a
+}

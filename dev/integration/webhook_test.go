@@ -388,10 +388,12 @@ func TestWebhookAgainstMotoAndSandbox(t *testing.T) {
 }
 
 // TestWebhookRequestsPerCallback holds the webhook to its DynamoDB budget:
-// a first delivery is two PutItems (the session's binding, the entry), one
-// UpdateItem and one Query per id the callback names (waiting workflows); a
-// repeat the same, its PutItems refused by their conditions, and one
-// GetItem (when it was first received, so it resumes no newer workflow).
+// a first delivery is three PutItems (the session's binding, its link from
+// the signed reference_number, the entry), one UpdateItem and one Query per
+// id the callback names (waiting workflows); a repeat two PutItems refused
+// by their conditions (no link: the binding was refused), one UpdateItem,
+// the Queries, and one GetItem (when it was first received, so it resumes
+// no newer workflow).
 func TestWebhookRequestsPerCallback(t *testing.T) {
 	s := newWebhookStack(t, testkit.SharedMoto(t))
 	body := mustJSON(signed("wh-budget-1", "paid", "2026-11-22 10:00:00"))
@@ -399,8 +401,8 @@ func TestWebhookRequestsPerCallback(t *testing.T) {
 		name string
 		want testkit.RequestCounts
 	}{
-		{"a first delivery naming session_id and order_no costs two PutItems, one UpdateItem and two Queries", testkit.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2}},
-		{"a repeated delivery costs the same and one GetItem", testkit.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2, GetItem: 1}},
+		{"a first delivery naming session_id, order_no and reference_number costs three PutItems, one UpdateItem and two Queries", testkit.RequestCounts{PutItem: 3, UpdateItem: 1, Query: 2}},
+		{"a repeated delivery costs two PutItems, one UpdateItem, two Queries and one GetItem", testkit.RequestCounts{PutItem: 2, UpdateItem: 1, Query: 2, GetItem: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.dynamo.Reset()

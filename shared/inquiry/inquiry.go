@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
 	"github.com/ottuops/ottu-lambda/shared/txn"
@@ -134,6 +135,10 @@ type Service struct {
 	// Observe is told each inquiry's outcome ("inquiry", "stored", or the
 	// problem code) and how long it took, for metrics.
 	Observe func(ctx context.Context, outcome string, d time.Duration)
+	// Totals, when set, is the refunded totals: binding a session_id to
+	// its reference_number counts, in its total, the refund notifications
+	// filed under that reference_number before (operation.CountLinked).
+	Totals operation.RefundTotals
 }
 
 // Inquire asks Ottu where the transaction stands and stores the answer, or
@@ -435,10 +440,15 @@ func (s *Service) bind(ctx context.Context, e txn.Entry) {
 	if e.SessionID == "" || txn.IdentityOf(e).IsZero() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
-	defer cancel()
-	if _, err := s.Store.Bind(ctx, e.SessionID, txn.IdentityOf(e), true); err != nil {
+	bctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
+	_, err := s.Store.Bind(bctx, e.SessionID, txn.IdentityOf(e), true)
+	cancel()
+	if err != nil {
 		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "the session's signed identity could not be recorded", slog.String("error", err.Error()))
+		return
+	}
+	if s.Totals != nil && e.ReferenceNumber != "" {
+		operation.CountLinked(ctx, s.Totals, s.Store, e.SessionID, e.ReferenceNumber, s.storeTimeout())
 	}
 }
 

@@ -27,8 +27,14 @@ import (
 //   - only Ottu's recognisable refusal (nothing was done) releases it;
 //   - a success, or an unknown outcome, keeps it: money may have moved.
 //
-// Other sources of refunds (such as refunds made outside this stack) can
-// add reservations under keys of their own.
+// Refunds made outside this stack (Ottu's dashboard, the gateway's) are
+// counted from Ottu's signed operation notifications, under the key
+// ChildKey(child reference_number). So that a refund of ours is not
+// counted twice (once under its Tracking-Key, once by its notification),
+// a success whose answer names its child moves its reservation to
+// ChildKey (Move); an unknown outcome keeps its Tracking-Key reservation,
+// and its notification then counts it a second time: too much, never too
+// little.
 
 // RefundTotals keeps the refunded total per transaction.
 type RefundTotals interface {
@@ -46,7 +52,16 @@ type RefundTotals interface {
 	// Total reads a transaction's total: zero, with no currency, when
 	// nothing was reserved.
 	Total(ctx context.Context, transaction string) (RefundTotal, error)
+	// Move re-files the reservation under from as to, atomically, leaving
+	// the total as it is; when to is reserved already (its notification
+	// came first), the larger of the two stays under to and the total goes
+	// down by the smaller. Nothing reserved under from does nothing.
+	Move(ctx context.Context, transaction, from, to string) error
 }
+
+// ChildKey is the reservation key of the refund whose child transaction
+// has reference_number ref, whoever made it.
+func ChildKey(ref string) string { return "child:" + ref }
 
 // Reservation is one refund's share of its transaction's total.
 type Reservation struct {
@@ -211,7 +226,7 @@ func (l *RefundLimits) reserve(ctx context.Context, req Request) (*Reservation, 
 	total, err := l.Totals.Reserve(ctx, r)
 	switch {
 	case errors.Is(err, ErrOverLimit):
-		return nil, approvalRequired(fmt.Sprintf("%s %s was already refunded or reserved on session_id %q through this stack, so %s more would take it above the approval threshold %s %s.",
+		return nil, approvalRequired(fmt.Sprintf("%s %s was already refunded or reserved on session_id %q (refunds made outside this stack that Ottu notified included), so %s more would take it above the approval threshold %s %s.",
 			amount.Format(total.Amount), r.Currency, req.SessionID, amount.Format(r.Amount), amount.Format(*r.Limit), r.Currency))
 	case errors.Is(err, ErrCurrencyMismatch):
 		return nil, problem.Invalid(problem.CodeInvalidRequest, "currency_code",

@@ -76,6 +76,24 @@ func (m *memTotals) Total(_ context.Context, txn string) (RefundTotal, error) {
 	return RefundTotal{Currency: t.currency, Amount: t.total}, nil
 }
 
+func (m *memTotals) Move(_ context.Context, txn, from, to string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.get(txn)
+	a, ok := t.reserved[from]
+	if !ok || from == to {
+		return nil
+	}
+	delete(t.reserved, from)
+	if had, dup := t.reserved[to]; dup {
+		t.total = t.total.Sub(decimal.Min(a, had))
+		t.reserved[to] = decimal.Max(a, had)
+		return nil
+	}
+	t.reserved[to] = a
+	return nil
+}
+
 // claimAll is a Tracking-Key store in which every claim wins; it keeps the
 // last outcome of each key.
 type claimAll struct {
@@ -100,6 +118,8 @@ func (s *claimAll) Settle(context.Context, Settlement) error     { return nil }
 type refunder struct {
 	err   error
 	calls int
+	// child, when set, is the child reference_number Ottu's answer names.
+	child string
 }
 
 func (o *refunder) Operation(_ context.Context, req ottu.OperationRequest) (*ottu.OperationResponse, error) {
@@ -109,7 +129,7 @@ func (o *refunder) Operation(_ context.Context, req ottu.OperationRequest) (*ott
 	}
 	a := req.Amount.StringFixed(3)
 	return &ottu.OperationResponse{StatusCode: 200, Operation: "refund", Result: "success", Amount: a,
-		Raw: json.RawMessage(fmt.Sprintf(`{"operation":"refund","result":"success","amount":%q}`, a))}, nil
+		Raw: json.RawMessage(fmt.Sprintf(`{"operation":"refund","result":"success","amount":%q,"reference_number":%q}`, a, o.child))}, nil
 }
 
 func refund(key, session, amount, currency string, approval RefundApproval) Request {

@@ -162,6 +162,9 @@ func (s *Service) Execute(ctx context.Context, req Request) (res *Result, err er
 		}
 		cancel()
 	}
+	if reserved != nil && outcome.status == StatusSucceeded {
+		s.fileUnderChild(ctx, reserved, resp)
+	}
 	recorded := s.record(ctx, req, leaseID, outcome)
 	if outcome.err != nil {
 		if !recorded {
@@ -538,6 +541,25 @@ func (v operationView) settles(rec *Record, now time.Time) (Status, bool) {
 		}
 	}
 	return "", false
+}
+
+// fileUnderChild moves a succeeded refund's reservation to the key of the
+// child Ottu's answer names, the key its operation notification counts
+// under, so that the notification does not count it again. A failed move
+// leaves both counted: too much, never too little.
+func (s *Service) fileUnderChild(ctx context.Context, reserved *Reservation, resp *ottu.OperationResponse) {
+	if resp == nil {
+		return
+	}
+	child := strings.TrimSpace(referenceOf(resp.Raw))
+	if child == "" {
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
+	defer cancel()
+	if err := s.Refunds.Totals.Move(wctx, reserved.Transaction, reserved.TrackingKey, ChildKey(child)); err != nil {
+		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "refund reservation not moved to its child; its notification counts it a second time", slog.String("error", err.Error()))
+	}
 }
 
 func referenceOf(body json.RawMessage) string {

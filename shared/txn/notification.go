@@ -159,9 +159,9 @@ func Origins(history []Entry) map[string]bool {
 // Explain marks op external when Ottu's stored answers list its child
 // without a Tracking-Key (made outside this stack: Ottu's dashboard, the
 // gateway's, or another API client), not external when they list it with
-// one, and leaves External nil while no stored answer lists it. This is
-// the hook for a transaction's refunded total: the external refunds are
-// the notifications with External true (their signed amounts).
+// one, and leaves External nil while no stored answer lists it. It is for
+// display: the refunded total counts every refund notification, ours and
+// external alike, once per child (operation.CountRefund).
 func (op *Operation) Explain(origins map[string]bool) {
 	ours, known := origins[op.ChildReferenceNumber]
 	if !known || op.ChildReferenceNumber == "" {
@@ -170,4 +170,26 @@ func (op *Operation) Explain(origins map[string]bool) {
 	}
 	ext := !ours
 	op.External = &ext
+}
+
+// CountsAsRefund reports whether a notification's operation is counted in
+// its payment's refunded total: every one but those whose (unsigned)
+// operation says capture, void or cancel. Its operation may be null, and
+// counting a non-refund is too much, never too little.
+func (op Operation) CountsAsRefund() bool {
+	switch strings.ToLower(op.Operation) {
+	case "capture", "void", "cancel":
+		return false
+	}
+	return op.Result == "success"
+}
+
+// ChildOrDigest is the id a notification's refund is counted under: its
+// child's reference_number, or, without one, the digest of the delivery
+// (a refund of ours then counts twice: too much, never too little).
+func ChildOrDigest(e Entry, op Operation) string {
+	if op.ChildReferenceNumber != "" {
+		return op.ChildReferenceNumber
+	}
+	return "digest:" + e.Digest
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ottuops/ottu-lambda/shared/operation"
 	"github.com/ottuops/ottu-lambda/shared/ottu"
 	"github.com/ottuops/ottu-lambda/shared/platform/obs"
 	"github.com/ottuops/ottu-lambda/shared/platform/problem"
@@ -166,6 +167,11 @@ type Service struct {
 	// Nudge, when set, is told of each operation notification, so the
 	// reconciler looks first at a transaction with unknown outcomes.
 	Nudge Nudger
+	// Totals and Links, when both set, count every signed refund
+	// notification in its payment's refunded total (countNotified,
+	// CountLinked).
+	Totals operation.RefundTotals
+	Links  Links
 	// Retention is how long entries are kept (their TTL); zero keeps them
 	// for good.
 	Retention time.Duration
@@ -234,6 +240,11 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 		return nil, notStored(err)
 	}
 	res.Entry = e
+	if e.Conflict == "" && e.SessionID != "" && e.ReferenceNumber != "" && s.Links != nil {
+		// The session_id is now bound to the reference_number: refunds
+		// notified before are counted in its total.
+		operation.CountLinked(ctx, s.Totals, s.Links, e.SessionID, e.ReferenceNumber, s.storeTimeout())
+	}
 
 	// The waiters are listed while the entry is stored: both are needed,
 	// neither depends on the other, and Ottu is waiting.

@@ -90,6 +90,9 @@ func (s *Service) receiveNotification(ctx context.Context, f ottu.Fields, scheme
 	if !stored {
 		res.Outcome = Duplicate
 	}
+	// Counted once per child, so a duplicate delivery counts nothing more
+	// (and counts what an earlier delivery failed to).
+	s.countNotified(ctx, e, op)
 	if child := op.ChildReferenceNumber; child != "" && len(child) <= maxIDBytes-16 {
 		// Stored under the child too, before its waiters are listed: a
 		// workflow that starts waiting after this finds it (Await).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/shared/inquiry"
 	"github.com/ottuops/ottu-lambda/shared/inquiry/api"
+	opddb "github.com/ottuops/ottu-lambda/shared/operation/ddb"
 	"github.com/ottuops/ottu-lambda/shared/ottu/ottuclient"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
@@ -49,6 +50,10 @@ func BuildInquiry(_ context.Context, getenv func(string) string, opts boot.Optio
 			metrics.Duration("InquiryDuration", d)
 			metrics.Flush()
 		},
+	}
+	if cfg.RefundTotalsTable != "" {
+		// Refunds notified before the session_id was bound count now.
+		svc.Totals = opddb.NewRefundTotals(dynamodb.NewFromConfig(b.AWS), cfg.RefundTotalsTable)
 	}
 	if cfg.PublicBaseURL != "" {
 		svc.WebhookURL = cfg.PublicBaseURL + inquiry.WebhookPath

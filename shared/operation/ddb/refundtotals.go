@@ -179,3 +179,57 @@ func decodeTotal(item map[string]types.AttributeValue) (operation.RefundTotal, e
 	}
 	return t, nil
 }
+
+// Move re-files from's reservation as to in one conditional write: to
+// takes from's amount and the total stays when to is not reserved yet;
+// when it is (its notification counted it first), the larger of the two
+// stays under to and the total goes down by the smaller. A write that loses a race is read and
+// tried again, a few times.
+func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) error {
+	if from == to {
+		return nil
+	}
+	for range 3 {
+		item, err := dynamo.ReadItem(ctx, s.client, s.table, totalKey(transaction))
+		if err != nil {
+			return fmt.Errorf("read the refunded total: %w", err)
+		}
+		res, ok := item[reservationPrefix+from].(*types.AttributeValueMemberN)
+		if !ok {
+			return nil // nothing reserved under from (moved or released meanwhile)
+		}
+		names := map[string]string{"#from": reservationPrefix + from, "#to": reservationPrefix + to, "#upd": attrTotalUpdated}
+		values := map[string]types.AttributeValue{":amt": &types.AttributeValueMemberN{Value: res.Value}, ":now": dynamo.UnixMillis(s.now())}
+		update, cond := "SET #to = :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_not_exists(#to)"
+		if had, ok := item[reservationPrefix+to].(*types.AttributeValueMemberN); ok {
+			// Counted twice: keep the larger of the two, drop the other.
+			mine, err1 := decimal.NewFromString(res.Value)
+			theirs, err2 := decimal.NewFromString(had.Value)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("move the refund's reservation: a reservation is not a number ; both stay counted: %w", errors.Join(err1, err2))
+			}
+			names["#total"] = attrTotal
+			values[":to"] = had
+			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND #to = :to"
+			if mine.GreaterThan(theirs) {
+				update = "SET #total = #total - :to, #to = :amt, #upd = :now REMOVE #from"
+			}
+		}
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 aws.String(s.table),
+			Key:                       totalKey(transaction),
+			UpdateExpression:          aws.String(update),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		if dynamo.IsConditionFailed(err) {
+			continue // changed meanwhile: read again
+		}
+		if err != nil {
+			return fmt.Errorf("move the refund's reservation: %w", err)
+		}
+		return nil
+	}
+	return errors.New("move the refund's reservation: the total kept changing; both reservations stay counted")
+}

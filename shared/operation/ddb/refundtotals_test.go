@@ -136,3 +136,75 @@ func TestRefundTotals(t *testing.T) {
 		mustTotal(t, "t-race", "50")
 	})
 }
+
+// TestRefundTotalsMove: a refund of ours is re-filed under its child's
+// key, so that its notification does not count it again, whichever comes
+// first; nothing is ever counted less than once.
+func TestRefundTotalsMove(t *testing.T) {
+	s := newRefundTotals(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// steps: "reserve KEY AMOUNT", "notify CHILD AMOUNT", "move KEY CHILD".
+		steps     [][3]string
+		wantTotal string
+		wantKeys  []string
+		gone      []string
+	}{
+		{name: "a move re-files the reservation under the child and keeps the total, and the notification then adds nothing",
+			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"move", "tk-1", "c-1"}, {"notify", "c-1", "2.000"}},
+			wantTotal: "2", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+		{name: "a move after the notification drops our reservation and the total counts the refund once",
+			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "2.000"}, {"move", "tk-1", "c-1"}},
+			wantTotal: "2", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+		{name: "a move after a notification of a smaller amount keeps ours, the larger",
+			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "0.500"}, {"move", "tk-1", "c-1"}},
+			wantTotal: "2", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+		{name: "a move after a notification of a larger amount keeps the notification's",
+			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "3.000"}, {"move", "tk-1", "c-1"}},
+			wantTotal: "3", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+		{name: "a move of a key that reserved nothing changes nothing",
+			steps:     [][3]string{{"notify", "c-9", "1.500"}, {"move", "tk-none", "c-1"}},
+			wantTotal: "1.5", wantKeys: []string{operation.ChildKey("c-9")}, gone: []string{operation.ChildKey("c-1")}},
+		{name: "a move done twice changes nothing the second time",
+			steps:     [][3]string{{"reserve", "tk-1", "3.000"}, {"move", "tk-1", "c-1"}, {"move", "tk-1", "c-1"}},
+			wantTotal: "3", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txn := fmt.Sprintf("t-move-%d", i)
+			for _, st := range tt.steps {
+				var err error
+				switch st[0] {
+				case "reserve":
+					_, err = s.Reserve(ctx, reservation(txn, st[1], st[2], ""))
+				case "notify":
+					_, err = s.Reserve(ctx, operation.Reservation{Transaction: txn, TrackingKey: operation.ChildKey(st[1]), Amount: dec(st[2])})
+				case "move":
+					err = s.Move(ctx, txn, st[1], operation.ChildKey(st[2]))
+				}
+				if err != nil {
+					t.Fatalf("%v: %v", st, err)
+				}
+			}
+			got, err := s.Total(ctx, txn)
+			if err != nil || !got.Amount.Equal(dec(tt.wantTotal)) {
+				t.Fatalf("total %+v, %v; want %s", got, err, tt.wantTotal)
+			}
+			item, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: totalKey(txn), ConsistentRead: new(true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tt.wantKeys {
+				if item.Item[reservationPrefix+k] == nil {
+					t.Errorf("no reservation under %s: %v", k, item.Item)
+				}
+			}
+			for _, k := range tt.gone {
+				if item.Item[reservationPrefix+k] != nil {
+					t.Errorf("a reservation is left under %s", k)
+				}
+			}
+		})
+	}
+}

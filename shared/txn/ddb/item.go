@@ -58,6 +58,9 @@ const (
 	// skBinding is a session_id's binding to one signed identity
 	// (txn.File): order_no and reference_number, ids only.
 	skBinding = "binding"
+	// skSessionPrefix files, in a notification partition (txn.RefKey), a
+	// session_id bound to that reference_number (Store.SessionsOf).
+	skSessionPrefix = "session#"
 )
 
 // indexOrder is the global secondary index on attrOrderRef (keys only):

@@ -233,14 +233,14 @@ func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, aut
 		if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
 			return txn.Identity{}, fmt.Errorf("bind session: %w", err)
 		}
-		return id, nil
+		return id, s.link(ctx, sessionID, id.ReferenceNumber)
 	}
 	written, got, err := s.putNewOrOld(ctx, item)
 	if err != nil {
 		return txn.Identity{}, fmt.Errorf("bind session: %w", err)
 	}
 	if written {
-		return id, nil
+		return id, s.link(ctx, sessionID, id.ReferenceNumber)
 	}
 	if got == nil {
 		// A DynamoDB that does not return the refused item: read it.
@@ -249,6 +249,35 @@ func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, aut
 		}
 	}
 	return decodeBinding(got)
+}
+
+// link files, beside the operation notifications of the payment whose
+// signed reference_number is ref (txn.RefKey), the session_id bound to it,
+// so that a notification finds its payment's session_id (SessionsOf).
+// Written again on every binding: an unconditional, idempotent PutItem.
+func (s *Store) link(ctx context.Context, sessionID, ref string) error {
+	if ref == "" || len(txn.RefKey(ref)) > maxIDBytes {
+		return nil
+	}
+	item := key(txn.RefKey(ref), skSessionPrefix+sessionID)
+	item[attrSessionID] = dynamo.String(sessionID)
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("link the session to its reference_number: %w", err)
+	}
+	return nil
+}
+
+// SessionsOf lists the session_ids bound to the payment whose signed
+// reference_number is ref (none when no inquiry or callback has bound one
+// yet).
+func (s *Store) SessionsOf(ctx context.Context, ref string) ([]string, error) {
+	if ref == "" || len(txn.RefKey(ref)) > maxIDBytes {
+		return nil, nil
+	}
+	return queryAll(ctx, s, txn.RefKey(ref), skSessionPrefix, nil, func(item map[string]types.AttributeValue) (string, error) {
+		d := dynamo.NewDecoder(item, errCorruptItem)
+		return d.RequiredString(attrSessionID), d.Err()
+	})
 }
 
 // decodeBinding reads a binding item; none is the zero identity.

@@ -3,6 +3,7 @@ package ddb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,8 +22,10 @@ func TestBind(t *testing.T) {
 			if err != nil || got != first {
 				t.Fatalf("bind %d: %+v, %v; want %+v", i+1, got, err, first)
 			}
-			if c := f.api.Counts(); c.PutItem != 1 || c.GetItem != 0 {
-				t.Errorf("bind %d cost %+v; want one PutItem (a refusal returns the binding)", i+1, c)
+			// The first binding also links the reference_number to the
+			// session_id (SessionsOf); a refusal returns the binding.
+			if c, want := f.api.Counts(), int64(2-i); c.PutItem != want || c.GetItem != 0 {
+				t.Errorf("bind %d cost %+v; want %d PutItem", i+1, c, want)
 			}
 		}
 	})
@@ -40,6 +43,52 @@ func TestBind(t *testing.T) {
 		}
 		if got, err := f.store.Bind(ctx, "s-bind", first, false); err != nil || got != other {
 			t.Fatalf("after: %+v, %v", got, err)
+		}
+	})
+}
+
+// TestSessionsOf: a binding links its signed reference_number to the
+// session_id, so that an operation notification (signed for the
+// reference_number only) finds the session_id its refunded total is kept
+// under.
+func TestSessionsOf(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	binds := []struct {
+		session       string
+		id            txn.Identity
+		authoritative bool
+	}{
+		{"s-a", txn.Identity{OrderNo: "O-A", ReferenceNumber: "R-A"}, false},
+		{"s-b", txn.Identity{OrderNo: "O-B", ReferenceNumber: "R-B"}, true},
+		{"s-a", txn.Identity{OrderNo: "O-X", ReferenceNumber: "R-X"}, false}, // refused: s-a is bound to R-A
+		{"s-o", txn.Identity{OrderNo: "O-O"}, false},                         // no reference_number: no link
+	}
+	for _, b := range binds {
+		if _, err := f.store.Bind(ctx, b.session, b.id, b.authoritative); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, ref string
+		want      []string
+	}{
+		{name: "a callback's first binding links its reference_number", ref: "R-A", want: []string{"s-a"}},
+		{name: "Ottu's own answer links its reference_number", ref: "R-B", want: []string{"s-b"}},
+		{name: "a refused binding links nothing", ref: "R-X", want: nil},
+		{name: "a reference_number nothing bound has no session", ref: "R-none", want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := f.store.SessionsOf(ctx, tt.ref)
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("SessionsOf(%s) = %v, %v; want %v", tt.ref, got, err, tt.want)
+			}
+		})
+	}
+	t.Run("the link is not part of the payment's timeline", func(t *testing.T) {
+		if h, err := f.store.History(ctx, txn.RefKey("R-A"), 0); !errors.Is(err, txn.ErrNotFound) {
+			t.Fatalf("History(ref#R-A) = %v, %v; want nothing", h, err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	opddb "github.com/ottuops/ottu-lambda/shared/operation/ddb"
 	"github.com/ottuops/ottu-lambda/shared/platform/boot"
 	"github.com/ottuops/ottu-lambda/shared/platform/config"
 	reconcileddb "github.com/ottuops/ottu-lambda/shared/reconcile/ddb"
@@ -40,9 +41,10 @@ func WebhookHandler(ctx context.Context, getenv func(string) string, newResumer 
 	return BuildWebhook(ctx, getenv, boot.Options{}, newResumer)
 }
 
-// BuildWebhook wires the webhook: the webhook secret and the transactions
-// table only. It needs neither the Ottu API secret nor the Tracking-Key
-// table, and its IAM policy grants neither.
+// BuildWebhook wires the webhook: the webhook secret, the transactions
+// table and (with REFUND_TOTALS_TABLE) the refunded totals, which refund
+// notifications count in. It needs neither the Ottu API secret nor the
+// Tracking-Key table, and its IAM policy grants neither.
 func BuildWebhook(_ context.Context, getenv func(string) string, opts boot.Options, newResumer NewResumer) (*api.Webhook, error) {
 	b, err := boot.NewBase("webhook", getenv, opts, config.EnvWebhookSecretID, config.EnvInquiriesTable)
 	if err != nil {
@@ -63,6 +65,10 @@ func BuildWebhook(_ context.Context, getenv func(string) string, opts boot.Optio
 		Resumer:   newResumer(b.AWS),
 		Retention: cfg.RecordRetention(),
 		Now:       b.Now,
+	}
+	if cfg.RefundTotalsTable != "" {
+		// Refund notifications count in their payment's refunded total.
+		svc.Totals, svc.Links = opddb.NewRefundTotals(client, cfg.RefundTotalsTable), store
 	}
 	return &api.Webhook{Service: svc, Logger: b.Logger, Metrics: b.Metrics(), Now: b.Now}, nil
 }
