@@ -14,6 +14,7 @@ import (
 
 	"github.com/ottuops/ottu-lambda/dev/localstack"
 	"github.com/ottuops/ottu-lambda/shared/platform/apigw"
+	"github.com/ottuops/ottu-lambda/shared/platform/strictjson"
 	"github.com/ottuops/ottu-lambda/shared/refundflow"
 )
 
@@ -209,5 +210,18 @@ func TestFailStatesAreDocumented(t *testing.T) {
 				t.Errorf("README.md does not name %s (state %s)", st.Error, name)
 			}
 		})
+	}
+}
+
+// TestDefinitionNamesEachMemberOnce: a member named twice in one object is
+// valid JSON that Step Functions and our readers may read differently (a
+// merge once left queued_notification_seconds twice in Prepare's settings).
+func TestDefinitionNamesEachMemberOnce(t *testing.T) {
+	raw, err := os.ReadFile("refund.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := strictjson.CheckMembers(raw); err != nil {
+		t.Fatalf("refund.asl.json: %v", err)
 	}
 }

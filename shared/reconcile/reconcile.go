@@ -205,7 +205,7 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 			}
 			histories[c.txnID] = h
 			for _, e := range h {
-				if r := txn.ReferenceOf(e); r != "" {
+				if r := txn.ReferenceOf(e); r != "" && e.Conflict == "" {
 					refs[c.txnID] = r
 					break
 				}

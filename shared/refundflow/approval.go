@@ -336,6 +336,11 @@ func (a *Approvals) Verify(ctx context.Context, workflowID string) (*Verified, e
 		v.Why = fmt.Sprintf("The approvals table records the approval as %s, so the task success that ended the wait was not the approval function's; nothing is refunded.", ap.Status)
 	case ap.DecidedBy == "":
 		v.Why = "The approval records no deciding principal, so it was not recorded by the approval function; nothing is refunded."
+	case ap.RequestedBy == "":
+		// A workflow started without a recorded requester (an execution
+		// started in Step Functions directly) cannot show that its approver
+		// is someone else: four eyes need both names.
+		v.Why = "The workflow records no requesting principal, so nobody can show the approver is another person; nothing is refunded. Start refunds through POST /refund-workflows."
 	case ap.DecidedBy == ap.RequestedBy:
 		v.Why = "The approval was decided by the principal that started the workflow; nothing is refunded."
 	default:

@@ -156,6 +156,7 @@ func TestVerifyApproval(t *testing.T) {
 		{"a rejected approval is not", storedApproval{ap: &Approval{Status: ApprovalRejected, RequestedBy: requester, DecidedBy: approver}}, false, ""},
 		{"an approval with no deciding principal is not", storedApproval{ap: &Approval{Status: ApprovalApproved, RequestedBy: requester}}, false, ""},
 		{"an approval decided by the requester is not", storedApproval{ap: &Approval{Status: ApprovalApproved, RequestedBy: requester, DecidedBy: requester}}, false, ""},
+		{"an approval of a workflow with no recorded requester is not (nobody can show the approver is someone else)", storedApproval{ap: &Approval{Status: ApprovalApproved, DecidedBy: approver}}, false, ""},
 		{"no approval at all is not", storedApproval{}, false, ""},
 		{"a table that cannot be read is an error, never an approval", storedApproval{err: errors.New("throttled")}, false, CodeWorkflowUnavailable},
 	}

@@ -114,6 +114,9 @@ func (s *Service) ofPayment(ctx context.Context, ws []txn.Waiter, op txn.Operati
 		cancel()
 		ref := ""
 		for _, e := range h {
+			if e.Conflict != "" {
+				continue // another payment's signed identity, re-filed here
+			}
 			if ref = txn.ReferenceOf(e); ref != "" {
 				break
 			}

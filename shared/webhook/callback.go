@@ -294,6 +294,11 @@ func (s *Service) Receive(ctx context.Context, body []byte, contentType string) 
 	// A callback resumes a waiter only if the waiter was registered before
 	// the callback was first received, and names the same signed order_no.
 	s.resumeAll(ctx, e, lists, res, func(w txn.Waiter) bool {
+		// A waiter for an operation notification (Amount or Payment set)
+		// is resumed only by a notification, never by a payment callback.
+		if w.Amount != "" || w.Payment != "" {
+			return false
+		}
 		return w.CreatedAt.Before(first) && (w.OrderNo == "" || w.OrderNo == e.OrderNo)
 	})
 	return res, nil
@@ -474,6 +479,11 @@ func (s *Service) entry(f ottu.Fields, received time.Time) (txn.Entry, error) {
 		return e, malformed("The callback names no transaction: it has neither session_id nor order_no.")
 	case len(e.SessionID) > maxIDBytes || len(e.OrderNo) > maxIDBytes:
 		return e, malformed(fmt.Sprintf("The callback's session_id or order_no is longer than %d bytes.", maxIDBytes))
+	case txn.IsNotificationKey(e.SessionID) || txn.IsNotificationKey(e.OrderNo):
+		// The keys operation notifications and their waiters are filed
+		// under (ref#, pymt#, child#) are this stack's own, never an Ottu
+		// id: a callback naming one is forged to reach them.
+		return e, malformed("The callback's session_id or order_no is not an Ottu identifier.")
 	}
 	if ts, err := time.Parse(ottuTimeLayout, strings.TrimSpace(textOf(f["timestamp_utc"]))); err == nil {
 		e.OttuTimestamp = ts.UTC()

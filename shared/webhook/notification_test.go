@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -239,6 +240,8 @@ func (m *memStore) History(_ context.Context, id string, _ int) ([]txn.Entry, er
 	if len(out) == 0 {
 		return nil, txn.ErrNotFound
 	}
+	// Newest first, as the DynamoDB store answers.
+	slices.SortFunc(out, func(a, b txn.Entry) int { return b.ReceivedAt.Compare(a.ReceivedAt) })
 	return out, nil
 }
 
@@ -255,11 +258,13 @@ func TestOperationNotificationMustBeOfTheWaitingWorkflowsPayment(t *testing.T) {
 	cases := []struct {
 		name        string
 		paymentRef  string // the reference_number the waiting payment's stored disclosure carries; "" none stored
+		conflictRef string // a newer conflict entry's (another payment's callback re-filed under the session)
 		wantResumes int
 	}{
-		{"a notification of the waiting workflow's payment resumes it", "PARENTREF0001", 1},
-		{"a notification whose signed reference_number is another payment's does not", "OTHERREF", 0},
-		{"while the payment's reference_number is not known, the signed amount decides", "", 1},
+		{"a notification of the waiting workflow's payment resumes it", "PARENTREF0001", "", 1},
+		{"a notification whose signed reference_number is another payment's does not", "OTHERREF", "", 0},
+		{"while the payment's reference_number is not known, the signed amount decides", "", "", 1},
+		{"another payment's callback re-filed under the session (a conflict) does not lend it its reference", "OTHERREF", "PARENTREF0001", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,6 +273,13 @@ func TestOperationNotificationMustBeOfTheWaitingWorkflowsPayment(t *testing.T) {
 			if tc.paymentRef != "" {
 				body := []byte(`{"session_id":"pay-1","state":"paid","reference_number":"` + tc.paymentRef + `"}`)
 				if _, err := h.store.Put(context.Background(), txn.Entry{SessionID: "pay-1", Source: txn.SourceDisclosure, State: "paid", Body: body, Digest: txn.Digest(body), ReceivedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.conflictRef != "" {
+				body := []byte(`{"session_id":"pay-1","state":"paid","reference_number":"` + tc.conflictRef + `"}`)
+				if _, err := h.store.Put(context.Background(), txn.Entry{SessionID: "pay-1", Source: txn.SourceDisclosure, State: "paid", Body: body, Digest: txn.Digest(body),
+					ReceivedAt: time.Now().Add(time.Minute), Conflict: "its signed identity is another payment's"}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -179,3 +179,29 @@ func TestOutputStepFunctionsRefuses(t *testing.T) {
 		t.Errorf("waiter %s; want it ended, not left pending for every later delivery", s)
 	}
 }
+
+// TestCallbacksCannotReachNotificationWaiters: the keys operation
+// notifications and the workflows waiting for them are filed under are
+// this stack's own (child#, ref#, pymt#); a genuine signed callback
+// re-posted with one as its unsigned session_id must neither be filed
+// there nor resume a queued refund's workflow.
+func TestCallbacksCannotReachNotificationWaiters(t *testing.T) {
+	paid := fixture(t, "paid.json")
+	for _, key := range []string{"child#CHILDREF0001", "ref#REF-1", "pymt#P-1"} {
+		t.Run("a callback re-posted under "+key+" is refused and stores nothing", func(t *testing.T) {
+			h := newHarness()
+			h.store.add(txn.Waiter{SessionID: key, TaskToken: "tok-queued", Amount: "10.000", Payment: "sess-q"})
+			_, err := h.receive(withSession(t, paid, key), "application/json")
+			if problem.CodeOf(err) != webhook.CodeInvalidCallback || h.store.count() != 0 || h.res.calls("tok-queued") != 0 {
+				t.Fatalf("error %v, %d stored, %d resumes", err, h.store.count(), h.res.calls("tok-queued"))
+			}
+		})
+	}
+	t.Run("a payment callback never resumes a workflow waiting for an operation notification", func(t *testing.T) {
+		h := newHarness()
+		h.store.add(txn.Waiter{SessionID: "cb-session-7", TaskToken: "tok-queued", Amount: "10.000"})
+		if _, err := h.receive(paid, "application/json"); err != nil || h.res.calls("tok-queued") != 0 {
+			t.Fatalf("%v; %d resumes", err, h.res.calls("tok-queued"))
+		}
+	})
+}

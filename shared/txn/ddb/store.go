@@ -248,7 +248,17 @@ func (s *Store) Bind(ctx context.Context, sessionID string, id txn.Identity, aut
 			return txn.Identity{}, fmt.Errorf("read the session's binding: %w", errors.Join(err, txn.ErrNotFound))
 		}
 	}
-	return decodeBinding(got)
+	bound, err := decodeBinding(got)
+	if err != nil {
+		return bound, err
+	}
+	if bound.ReferenceNumber == "" && id.ReferenceNumber != "" && bound.Admits(id) {
+		// Bound before a reference was known: the first callback that
+		// signs one links it, so the payment's later notifications find
+		// their session (SessionsOf).
+		return bound, s.link(ctx, sessionID, id.ReferenceNumber)
+	}
+	return bound, nil
 }
 
 // link files, beside the operation notifications of the payment whose

@@ -63,6 +63,8 @@ func TestSessionsOf(t *testing.T) {
 		{"s-b", txn.Identity{OrderNo: "O-B", ReferenceNumber: "R-B"}, true},
 		{"s-a", txn.Identity{OrderNo: "O-X", ReferenceNumber: "R-X"}, false}, // refused: s-a is bound to R-A
 		{"s-o", txn.Identity{OrderNo: "O-O"}, false},                         // no reference_number: no link
+		{"s-o", txn.Identity{OrderNo: "O-O", ReferenceNumber: "R-O"}, false}, // the same payment, now with its reference
+		{"s-o", txn.Identity{OrderNo: "O-Z", ReferenceNumber: "R-Z"}, false}, // another payment: refused, no link
 	}
 	for _, b := range binds {
 		if _, err := f.store.Bind(ctx, b.session, b.id, b.authoritative); err != nil {
@@ -76,6 +78,8 @@ func TestSessionsOf(t *testing.T) {
 		{name: "a callback's first binding links its reference_number", ref: "R-A", want: []string{"s-a"}},
 		{name: "Ottu's own answer links its reference_number", ref: "R-B", want: []string{"s-b"}},
 		{name: "a refused binding links nothing", ref: "R-X", want: nil},
+		{name: "a session bound before its reference was known is linked by the first callback that signs one", ref: "R-O", want: []string{"s-o"}},
+		{name: "another payment's callback under that session links nothing", ref: "R-Z", want: nil},
 		{name: "a reference_number nothing bound has no session", ref: "R-none", want: nil},
 	}
 	for _, tt := range tests {
