@@ -41,7 +41,7 @@ func CountChildRefund(ctx context.Context, totals RefundTotals, c ChildRefund) (
 	if c.SessionID == "" || strings.TrimSpace(c.ChildReference) == "" || err != nil || !amt.IsPositive() {
 		return RefundTotal{}, ErrNotCounted
 	}
-	total, err := totals.Reserve(ctx, Reservation{Transaction: TransactionOf(c.SessionID), TrackingKey: ChildKey(strings.TrimSpace(c.ChildReference)), Amount: amt})
+	total, err := totals.Reserve(ctx, Reservation{Transaction: TransactionOf(c.SessionID), TrackingKey: ChildKey(strings.TrimSpace(c.ChildReference)), Amount: amt, Notified: true})
 	if err != nil {
 		return total, fmt.Errorf("count the refund of child %s: %w", c.ChildReference, err)
 	}

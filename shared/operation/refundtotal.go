@@ -53,9 +53,11 @@ type RefundTotals interface {
 	// nothing was reserved.
 	Total(ctx context.Context, transaction string) (RefundTotal, error)
 	// Move re-files the reservation under from as to, atomically, leaving
-	// the total as it is; when to is reserved already (its notification
-	// came first), the larger of the two stays under to and the total goes
-	// down by the smaller. Nothing reserved under from does nothing.
+	// the total as it is. When to is reserved already, from is dropped only
+	// if an operation notification reserved to (Notified) with the same
+	// amount: that is this refund, counted first by its notification.
+	// Otherwise both stay counted (too much, never too little). Nothing
+	// reserved under from does nothing.
 	Move(ctx context.Context, transaction, from, to string) error
 }
 
@@ -73,6 +75,9 @@ type Reservation struct {
 	Amount      decimal.Decimal
 	// Limit, when set, is the threshold the total must stay within.
 	Limit *decimal.Decimal
+	// Notified marks a reservation an operation notification made, under
+	// its child's key (ChildKey).
+	Notified bool
 }
 
 // RefundTotal is what was refunded (or is reserved) on one transaction.

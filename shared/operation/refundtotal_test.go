@@ -25,6 +25,7 @@ type memTotal struct {
 	currency string
 	total    decimal.Decimal
 	reserved map[string]decimal.Decimal
+	notified map[string]bool
 }
 
 func (m *memTotals) get(txn string) *memTotal {
@@ -32,7 +33,7 @@ func (m *memTotals) get(txn string) *memTotal {
 		m.txn = map[string]*memTotal{}
 	}
 	if m.txn[txn] == nil {
-		m.txn[txn] = &memTotal{reserved: map[string]decimal.Decimal{}}
+		m.txn[txn] = &memTotal{reserved: map[string]decimal.Decimal{}, notified: map[string]bool{}}
 	}
 	return m.txn[txn]
 }
@@ -51,6 +52,7 @@ func (m *memTotals) Reserve(_ context.Context, r Reservation) (RefundTotal, erro
 		return cur, ErrOverLimit
 	}
 	t.reserved[r.TrackingKey] = r.Amount
+	t.notified[r.TrackingKey] = r.Notified
 	t.total = t.total.Add(r.Amount)
 	if t.currency == "" {
 		t.currency = r.Currency
@@ -84,12 +86,16 @@ func (m *memTotals) Move(_ context.Context, txn, from, to string) error {
 	if !ok || from == to {
 		return nil
 	}
-	delete(t.reserved, from)
 	if had, dup := t.reserved[to]; dup {
-		t.total = t.total.Sub(decimal.Min(a, had))
-		t.reserved[to] = decimal.Max(a, had)
+		// As the DynamoDB store: only the child's notification, of the
+		// same amount, lets ours go.
+		if t.notified[to] && had.Equal(a) {
+			delete(t.reserved, from)
+			t.total = t.total.Sub(a)
+		}
 		return nil
 	}
+	delete(t.reserved, from)
 	t.reserved[to] = a
 	return nil
 }

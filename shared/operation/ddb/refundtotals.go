@@ -29,6 +29,9 @@ const (
 	attrCurrency      = "currency"
 	attrTotalUpdated  = "updated_at"
 	reservationPrefix = "reserved:"
+	// notifiedPrefix marks a reservation an operation notification made
+	// (Reservation.Notified): only such a one can stand for a refund of ours.
+	notifiedPrefix = "notified#"
 )
 
 // RefundTotalsAPI is the part of the DynamoDB client RefundTotals uses.
@@ -73,6 +76,11 @@ func (s *RefundTotals) Reserve(ctx context.Context, r operation.Reservation) (op
 	}
 	set := []string{"#total = if_not_exists(#total, :zero) + :amt", "#res = :amt", "#upd = :now"}
 	cond := []string{"attribute_not_exists(#res)"}
+	if r.Notified {
+		names["#notified"] = notifiedPrefix + r.TrackingKey
+		values[":true"] = &types.AttributeValueMemberBOOL{Value: true}
+		set = append(set, "#notified = :true")
+	}
 	if r.Currency != "" {
 		names["#cur"] = attrCurrency
 		values[":cur"] = dynamo.String(r.Currency)
@@ -202,18 +210,19 @@ func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) e
 		values := map[string]types.AttributeValue{":amt": &types.AttributeValueMemberN{Value: res.Value}, ":now": dynamo.UnixMillis(s.now())}
 		update, cond := "SET #to = :amt, #upd = :now REMOVE #from", "#from = :amt AND attribute_not_exists(#to)"
 		if had, ok := item[reservationPrefix+to].(*types.AttributeValueMemberN); ok {
-			// Counted twice: keep the larger of the two, drop the other.
+			// The child is counted already. Only its operation notification,
+			// which stands for this very refund, lets ours go, and only for
+			// the same amount: a key another move made (two refunds Ottu
+			// answered with one reference_number) or another amount keeps
+			// both counted, too much and never too little.
 			mine, err1 := decimal.NewFromString(res.Value)
 			theirs, err2 := decimal.NewFromString(had.Value)
-			if err1 != nil || err2 != nil {
-				return fmt.Errorf("move the refund's reservation: a reservation is not a number ; both stay counted: %w", errors.Join(err1, err2))
+			if _, notified := item[notifiedPrefix+to]; !notified || err1 != nil || err2 != nil || !mine.Equal(theirs) {
+				return nil
 			}
-			names["#total"] = attrTotal
+			names["#total"], names["#notified"] = attrTotal, notifiedPrefix+to
 			values[":to"] = had
-			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND #to = :to"
-			if mine.GreaterThan(theirs) {
-				update = "SET #total = #total - :to, #to = :amt, #upd = :now REMOVE #from"
-			}
+			update, cond = "SET #total = #total - :amt, #upd = :now REMOVE #from", "#from = :amt AND #to = :to AND attribute_exists(#notified)"
 		}
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(s.table),

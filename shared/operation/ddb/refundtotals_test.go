@@ -157,12 +157,12 @@ func TestRefundTotalsMove(t *testing.T) {
 		{name: "a move after the notification drops our reservation and the total counts the refund once",
 			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "2.000"}, {"move", "tk-1", "c-1"}},
 			wantTotal: "2", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
-		{name: "a move after a notification of a smaller amount keeps ours, the larger",
+		{name: "a move after a notification of another amount keeps both counted, too much and never too little",
 			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "0.500"}, {"move", "tk-1", "c-1"}},
-			wantTotal: "2", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
-		{name: "a move after a notification of a larger amount keeps the notification's",
-			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"notify", "c-1", "3.000"}, {"move", "tk-1", "c-1"}},
-			wantTotal: "3", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
+			wantTotal: "2.5", wantKeys: []string{operation.ChildKey("c-1"), "tk-1"}},
+		{name: "a second refund Ottu answered with the same reference_number keeps its own reservation (a key a move made is no notification)",
+			steps:     [][3]string{{"reserve", "tk-1", "2.000"}, {"move", "tk-1", "c-1"}, {"reserve", "tk-2", "2.000"}, {"move", "tk-2", "c-1"}},
+			wantTotal: "4", wantKeys: []string{operation.ChildKey("c-1"), "tk-2"}, gone: []string{"tk-1"}},
 		{name: "a move of a key that reserved nothing changes nothing",
 			steps:     [][3]string{{"notify", "c-9", "1.500"}, {"move", "tk-none", "c-1"}},
 			wantTotal: "1.5", wantKeys: []string{operation.ChildKey("c-9")}, gone: []string{operation.ChildKey("c-1")}},
@@ -179,7 +179,7 @@ func TestRefundTotalsMove(t *testing.T) {
 				case "reserve":
 					_, err = s.Reserve(ctx, reservation(txn, st[1], st[2], ""))
 				case "notify":
-					_, err = s.Reserve(ctx, operation.Reservation{Transaction: txn, TrackingKey: operation.ChildKey(st[1]), Amount: dec(st[2])})
+					_, err = s.Reserve(ctx, operation.Reservation{Transaction: txn, TrackingKey: operation.ChildKey(st[1]), Amount: dec(st[2]), Notified: true})
 				case "move":
 					err = s.Move(ctx, txn, st[1], operation.ChildKey(st[2]))
 				}
