@@ -229,6 +229,22 @@ func (p *process) exitReason() string {
 	return p.lastExit
 }
 
+// exitReasonWait bounds the wait for RIE's log line naming why a bootstrap
+// exited: RIE answers the invocation and logs the exit on two paths, in
+// either order.
+const exitReasonWait = 500 * time.Millisecond
+
+// awaitExitReason is exitReason, waiting up to wait for the log line.
+func (p *process) awaitExitReason(wait time.Duration) string {
+	deadline := time.Now().Add(wait)
+	for {
+		if r := p.exitReason(); r != "" || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // takeInitDuration returns and clears the latest init duration RIE
 // reported, waiting up to wait for its log line.
 func (p *process) takeInitDuration(wait time.Duration) time.Duration {
@@ -525,7 +541,7 @@ func (p *pool) send(proc *process, inv *invocation) (result []byte, err error, r
 		// A bootstrap that exits in its init leaves RIE's answer empty; its
 		// log says why.
 		fnErr.Message = "RequestId: " + inv.id + " Error: Runtime exited"
-		if reason := proc.exitReason(); reason != "" {
+		if reason := proc.awaitExitReason(exitReasonWait); reason != "" {
 			fnErr.Message += " with error: " + reason
 		}
 	}
