@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -48,24 +47,7 @@ func refiledCallbackWalk(ctx context.Context, t *testing.T, stack *localstack.St
 	if err := stack.Sandbox().AddFault(sandbox.Fault{Kind: sandbox.FaultReorderCallbacks, Count: 2}); err != nil {
 		t.Fatal(err)
 	}
-	definition, err := os.ReadFile("testdata/wait-for-disclosure.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sfn.NewFromConfig(stack.AWSConfig())
-	sm, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-		Name: aws.String("walk-refiled-callback"),
-		Definition: aws.String(strings.ReplaceAll(string(definition), "${InquiryFunctionArn}",
-			"arn:aws:lambda:us-east-1:123456789012:function:InquiryFunction:$LATEST")),
-		RoleArn: aws.String("arn:aws:iam::123456789012:role/walk-state-machine"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"session_id":"refile-victim"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, execution := startWaitForDisclosure(ctx, t, stack, "walk-refiled-callback", "refile-victim")
 	// The victim's inquiry answer (Ottu's own, which binds its session_id)
 	// is stored once the workflow's task has asked.
 	waitUntil(t, 30*time.Second, "the victim's inquiry answer is stored", func() bool {
@@ -100,7 +82,7 @@ func refiledCallbackWalk(ctx context.Context, t *testing.T, stack *localstack.St
 	})
 	t.Run("it resumes nothing: the workflow still waits", func(t *testing.T) {
 		time.Sleep(time.Second)
-		out, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: run.ExecutionArn})
+		out, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: execution})
 		if err != nil || out.Status != sfntypes.ExecutionStatusRunning {
 			t.Fatalf("execution %v, %v; want it still running", out.Status, err)
 		}
@@ -112,7 +94,8 @@ func refiledCallbackWalk(ctx context.Context, t *testing.T, stack *localstack.St
 		}
 		var out *sfn.DescribeExecutionOutput
 		waitUntil(t, 30*time.Second, "the execution ends", func() bool {
-			out, err = client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: run.ExecutionArn})
+			var err error
+			out, err = client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: execution})
 			return err == nil && out.Status != sfntypes.ExecutionStatusRunning
 		})
 		var summary map[string]any

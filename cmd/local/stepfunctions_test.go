@@ -32,27 +32,13 @@ func stepFunctionsWalk(ctx context.Context, t *testing.T, stack *localstack.Stac
 	if err := stack.Sandbox().AddFault(sandbox.Fault{Kind: sandbox.FaultDuplicateCallback, Copies: 2}); err != nil {
 		t.Fatal(err)
 	}
-	definition, err := os.ReadFile("testdata/wait-for-disclosure.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sfn.NewFromConfig(stack.AWSConfig())
-	sm, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-		Name: aws.String("walk-wait-for-disclosure"),
-		Definition: aws.String(strings.ReplaceAll(string(definition), "${InquiryFunctionArn}",
-			"arn:aws:lambda:us-east-1:123456789012:function:InquiryFunction:$LATEST")),
-		RoleArn: aws.String("arn:aws:iam::123456789012:role/walk-state-machine"),
-	})
-	if err != nil {
-		t.Fatalf("create the state machine in moto: %v", err)
-	}
-	run, err := client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"session_id":"` + session + `"}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out *sfn.DescribeExecutionOutput
+	client, execution := startWaitForDisclosure(ctx, t, stack, "walk-wait-for-disclosure", session)
+	var (
+		out *sfn.DescribeExecutionOutput
+		err error
+	)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		if out, err = client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: run.ExecutionArn}); err != nil {
+		if out, err = client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: execution}); err != nil {
 			t.Fatal(err)
 		}
 		if out.Status != sfntypes.ExecutionStatusRunning {
@@ -62,7 +48,7 @@ func stepFunctionsWalk(ctx context.Context, t *testing.T, stack *localstack.Stac
 			t.Fatal("the execution still waits after a minute")
 		}
 	}
-	hist, err := client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: run.ExecutionArn})
+	hist, err := client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: execution})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +91,30 @@ func stepFunctionsWalk(ctx context.Context, t *testing.T, stack *localstack.Stac
 			time.Sleep(50 * time.Millisecond)
 		}
 	})
+}
+
+// startWaitForDisclosure creates testdata/wait-for-disclosure.asl.json as
+// state machine name in moto and starts it for session: an inquiry task
+// that waits, with a task token, for the transaction's disclosure.
+func startWaitForDisclosure(ctx context.Context, t *testing.T, stack *localstack.Stack, name, session string) (*sfn.Client, *string) {
+	t.Helper()
+	definition, err := os.ReadFile("testdata/wait-for-disclosure.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := sfn.NewFromConfig(stack.AWSConfig())
+	sm, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name: aws.String(name),
+		Definition: aws.String(strings.ReplaceAll(string(definition), "${InquiryFunctionArn}",
+			"arn:aws:lambda:us-east-1:123456789012:function:InquiryFunction:$LATEST")),
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/walk-state-machine"),
+	})
+	if err != nil {
+		t.Fatalf("create the state machine in moto: %v", err)
+	}
+	run, err := client.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Input: aws.String(`{"session_id":"` + session + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, run.ExecutionArn
 }
