@@ -204,11 +204,8 @@ func (s *Service) Run(ctx context.Context) (*Report, error) {
 				s.log(ctx).LogAttrs(ctx, slog.LevelWarn, "the transaction's stored inquiries could not be read", slog.String("error", herr.Error()))
 			}
 			histories[c.txnID] = h
-			for _, e := range h {
-				if r := txn.ReferenceOf(e); r != "" && e.Conflict == "" {
-					refs[c.txnID] = r
-					break
-				}
+			if r := txn.PaymentReference(h); r != "" {
+				refs[c.txnID] = r
 			}
 		}
 		c.nudged = refs[c.txnID] != "" && slices.Contains(nudged, refs[c.txnID])

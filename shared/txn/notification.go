@@ -126,6 +126,22 @@ func scalar(v any) string {
 	return ""
 }
 
+// PaymentReference is the reference_number of the payment whose history
+// (newest first) this is: the newest that one of its own inquiry answers or
+// disclosures carries. A conflict (another payment's signed callback re-filed
+// under the session) never lends its reference. "" when none is known.
+func PaymentReference(history []Entry) string {
+	for _, e := range history {
+		if e.Conflict != "" {
+			continue
+		}
+		if r := ReferenceOf(e); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
 // Origins says, for the children Ottu's stored answers list, whether each
 // was made through this stack: by child reference_number, true when Ottu
 // lists it with a Tracking-Key (every capture, refund and void this stack

@@ -39,3 +39,26 @@ func TestExplainMarksOperationsNoRecordOfOursExplains(t *testing.T) {
 }
 
 func ptr(b bool) *bool { return &b }
+
+func TestPaymentReference(t *testing.T) {
+	entry := func(ref, conflict string) txn.Entry {
+		return txn.Entry{Source: txn.SourceDisclosure, Conflict: conflict, Body: []byte(`{"reference_number":"` + ref + `"}`)}
+	}
+	tests := []struct {
+		name    string
+		history []txn.Entry
+		want    string
+	}{
+		{"the newest entry's reference is the payment's", []txn.Entry{entry("R-2", ""), entry("R-1", "")}, "R-2"},
+		{"a conflict never lends its reference", []txn.Entry{entry("R-OTHER", "another payment's"), entry("R-1", "")}, "R-1"},
+		{"a history of conflicts alone names none", []txn.Entry{entry("R-OTHER", "another payment's")}, ""},
+		{"no history names none", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := txn.PaymentReference(tt.history); got != tt.want {
+				t.Fatalf("PaymentReference = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -112,15 +112,7 @@ func (s *Service) ofPayment(ctx context.Context, ws []txn.Waiter, op txn.Operati
 		sctx, cancel := context.WithTimeout(ctx, s.storeTimeout())
 		h, err := s.Waits.History(sctx, w.Payment, 0)
 		cancel()
-		ref := ""
-		for _, e := range h {
-			if e.Conflict != "" {
-				continue // another payment's signed identity, re-filed here
-			}
-			if ref = txn.ReferenceOf(e); ref != "" {
-				break
-			}
-		}
+		ref := txn.PaymentReference(h)
 		switch {
 		case err != nil && !errors.Is(err, txn.ErrNotFound):
 			// Not known now: the workflow falls back to inquiries rather
