@@ -57,8 +57,10 @@ type RefundTotals interface {
 	// if an operation notification reserved to (Notified) with the same
 	// amount: that is this refund, counted first by its notification.
 	// Otherwise both stay counted (too much, never too little). Nothing
-	// reserved under from does nothing.
-	Move(ctx context.Context, transaction, from, to string) error
+	// reserved under from does nothing. amount, when above zero, is what
+	// from reserved, as its caller knows it: the common case (to not yet
+	// reserved) then needs no read.
+	Move(ctx context.Context, transaction, from, to string, amount decimal.Decimal) error
 }
 
 // ChildKey is the reservation key of the refund whose child transaction

@@ -78,7 +78,7 @@ func (m *memTotals) Total(_ context.Context, txn string) (RefundTotal, error) {
 	return RefundTotal{Currency: t.currency, Amount: t.total}, nil
 }
 
-func (m *memTotals) Move(_ context.Context, txn, from, to string) error {
+func (m *memTotals) Move(_ context.Context, txn, from, to string, _ decimal.Decimal) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.get(txn)

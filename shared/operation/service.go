@@ -557,7 +557,7 @@ func (s *Service) fileUnderChild(ctx context.Context, reserved *Reservation, res
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.recordTimeout())
 	defer cancel()
-	if err := s.Refunds.Totals.Move(wctx, reserved.Transaction, reserved.TrackingKey, ChildKey(child)); err != nil {
+	if err := s.Refunds.Totals.Move(wctx, reserved.Transaction, reserved.TrackingKey, ChildKey(child), reserved.Amount); err != nil {
 		s.logger(ctx).LogAttrs(ctx, slog.LevelWarn, "refund reservation not moved to its child; its notification counts it a second time", slog.String("error", err.Error()))
 	}
 }

@@ -44,8 +44,8 @@ func (m *totals) Reserve(_ context.Context, r operation.Reservation) (operation.
 	}
 	return operation.RefundTotal{}, nil
 }
-func (m *totals) Release(context.Context, string, string) error      { return nil }
-func (m *totals) Move(context.Context, string, string, string) error { return nil }
+func (m *totals) Release(context.Context, string, string) error                       { return nil }
+func (m *totals) Move(context.Context, string, string, string, decimal.Decimal) error { return nil }
 func (m *totals) Total(_ context.Context, transaction string) (operation.RefundTotal, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -193,9 +193,29 @@ func decodeTotal(item map[string]types.AttributeValue) (operation.RefundTotal, e
 // when it is (its notification counted it first), the larger of the two
 // stays under to and the total goes down by the smaller. A write that loses a race is read and
 // tried again, a few times.
-func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string) error {
+func (s *RefundTotals) Move(ctx context.Context, transaction, from, to string, amount decimal.Decimal) error {
 	if from == to {
 		return nil
+	}
+	if amount.IsPositive() {
+		// Most often the notification has not come yet: one conditional
+		// write re-files the reservation, with no read. Anything else (to
+		// reserved, from moved or of another amount) takes the read below.
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                aws.String(s.table),
+			Key:                      totalKey(transaction),
+			UpdateExpression:         aws.String("SET #to = :amt, #upd = :now REMOVE #from"),
+			ConditionExpression:      aws.String("#from = :amt AND attribute_not_exists(#to)"),
+			ExpressionAttributeNames: map[string]string{"#from": reservationPrefix + from, "#to": reservationPrefix + to, "#upd": attrTotalUpdated},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":amt": &types.AttributeValueMemberN{Value: amount.String()}, ":now": dynamo.UnixMillis(s.now())},
+		})
+		switch {
+		case err == nil:
+			return nil
+		case !dynamo.IsConditionFailed(err):
+			return fmt.Errorf("move the refund's reservation: %w", err)
+		}
 	}
 	for range 3 {
 		item, err := dynamo.ReadItem(ctx, s.client, s.table, totalKey(transaction))

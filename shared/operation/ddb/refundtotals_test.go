@@ -142,7 +142,6 @@ func TestRefundTotals(t *testing.T) {
 // first; nothing is ever counted less than once.
 func TestRefundTotalsMove(t *testing.T) {
 	s := newRefundTotals(t)
-	ctx := context.Background()
 	tests := []struct {
 		name string
 		// steps: "reserve KEY AMOUNT", "notify CHILD AMOUNT", "move KEY CHILD".
@@ -171,40 +170,60 @@ func TestRefundTotalsMove(t *testing.T) {
 			wantTotal: "3", wantKeys: []string{operation.ChildKey("c-1")}, gone: []string{"tk-1"}},
 	}
 	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			txn := fmt.Sprintf("t-move-%d", i)
-			for _, st := range tt.steps {
-				var err error
-				switch st[0] {
-				case "reserve":
-					_, err = s.Reserve(ctx, reservation(txn, st[1], st[2], ""))
-				case "notify":
-					_, err = s.Reserve(ctx, operation.Reservation{Transaction: txn, TrackingKey: operation.ChildKey(st[1]), Amount: dec(st[2]), Notified: true})
-				case "move":
-					err = s.Move(ctx, txn, st[1], operation.ChildKey(st[2]))
-				}
-				if err != nil {
-					t.Fatalf("%v: %v", st, err)
-				}
-			}
-			got, err := s.Total(ctx, txn)
-			if err != nil || !got.Amount.Equal(dec(tt.wantTotal)) {
-				t.Fatalf("total %+v, %v; want %s", got, err, tt.wantTotal)
-			}
-			item, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: totalKey(txn), ConsistentRead: new(true)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, k := range tt.wantKeys {
-				if item.Item[reservationPrefix+k] == nil {
-					t.Errorf("no reservation under %s: %v", k, item.Item)
-				}
-			}
-			for _, k := range tt.gone {
-				if item.Item[reservationPrefix+k] != nil {
-					t.Errorf("a reservation is left under %s", k)
-				}
-			}
-		})
+		for _, known := range []bool{false, true} {
+			runMoveCase(t, s, fmt.Sprintf("t-move-%d-%v", i, known), tt.name, known, tt.steps, tt.wantTotal, tt.wantKeys, tt.gone)
+		}
 	}
+}
+
+// runMoveCase runs one case of TestRefundTotalsMove, with Move told the
+// amount (its one-write path) or not (its read path): both must agree.
+func runMoveCase(t *testing.T, s *RefundTotals, txn, name string, known bool, steps [][3]string, wantTotal string, wantKeys, gone []string) {
+	ctx := context.Background()
+	suffix := ", reading what was reserved"
+	if known {
+		suffix = ", told what was reserved"
+	}
+	t.Run(name+suffix, func(t *testing.T) {
+		reserved := map[string]decimal.Decimal{}
+		for _, st := range steps {
+			moveAmount := decimal.Zero
+			if known {
+				moveAmount = reserved[st[1]]
+			}
+			if st[0] == "reserve" {
+				reserved[st[1]] = dec(st[2])
+			}
+			var err error
+			switch st[0] {
+			case "reserve":
+				_, err = s.Reserve(ctx, reservation(txn, st[1], st[2], ""))
+			case "notify":
+				_, err = s.Reserve(ctx, operation.Reservation{Transaction: txn, TrackingKey: operation.ChildKey(st[1]), Amount: dec(st[2]), Notified: true})
+			case "move":
+				err = s.Move(ctx, txn, st[1], operation.ChildKey(st[2]), moveAmount)
+			}
+			if err != nil {
+				t.Fatalf("%v: %v", st, err)
+			}
+		}
+		got, err := s.Total(ctx, txn)
+		if err != nil || !got.Amount.Equal(dec(wantTotal)) {
+			t.Fatalf("total %+v, %v; want %s", got, err, wantTotal)
+		}
+		item, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: totalKey(txn), ConsistentRead: new(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range wantKeys {
+			if item.Item[reservationPrefix+k] == nil {
+				t.Errorf("no reservation under %s: %v", k, item.Item)
+			}
+		}
+		for _, k := range gone {
+			if item.Item[reservationPrefix+k] != nil {
+				t.Errorf("a reservation is left under %s", k)
+			}
+		}
+	})
 }
